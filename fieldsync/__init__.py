@@ -1,0 +1,9 @@
+"""FieldSync: the backend of offline-first field sales apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fieldsync.app import FieldSyncFlask, create_app
+
+__all__ = ["FieldSyncFlask", "create_app"]

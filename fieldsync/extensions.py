@@ -1,0 +1,70 @@
+"""Unbound extension instances, initialised by ``create_app``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, request
+from flask_compress import Compress
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+
+from fieldsync.db import Base
+from fieldsync.errors import ErrorBodySchema, handle_http_exception
+
+
+class FieldSyncApi(Api):
+    """flask-smorest's Api with the contract's error envelope, documented and rendered."""
+
+    ERROR_SCHEMA = ErrorBodySchema
+    DEFAULT_ERROR_RESPONSE_NAME = "Error"
+
+    def handle_http_exception(self, error: Any) -> Any:  # noqa: D102 - see errors.py
+        return handle_http_exception(error)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+migrate = Migrate()
+api = FieldSyncApi()
+compress = Compress()
+
+
+def client_address() -> str:
+    return get_remote_address() or "unknown"
+
+
+def login_email_key() -> str:
+    """Rate-limit key for one account: the email a login attempt names."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"login:{str(email).strip().lower()}" if email else f"login-ip:{client_address()}"
+
+
+limiter = Limiter(key_func=client_address, headers_enabled=False)
+
+
+def schema_name(schema: Any) -> str:
+    """OpenAPI component name: class name without 'Schema', marked when partial or trimmed."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if not isinstance(schema, type):
+        if schema.partial:
+            name += "Patch"
+        if schema.only:
+            name += "Summary"
+    return name
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind every extension to the app."""
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    api.init_app(
+        app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}
+    )
+    compress.init_app(app)
+    limiter.init_app(app)

@@ -1,0 +1,293 @@
+"""Territories and placement of accounts in them; visit check-in verification."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from fieldsync.auth.actor import Actor
+from fieldsync.auth.models import User
+from fieldsync.db import utcnow
+from fieldsync.errors import ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError
+from fieldsync.geo.geometry import GeometryError, area_km2, haversine_km, parse_territory_geometry
+from fieldsync.geo.models import Territory, TerritoryRep
+from fieldsync.portfolio.models import Account
+from fieldsync.records import mark_written
+
+# --- placement -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacementIndex:
+    """The territories of one organisation, ready to place points and postal codes."""
+
+    polygons: list[tuple[float, uuid.UUID, BaseGeometry]]  # (area, id, shape), smallest first
+    postal: dict[tuple[str, str], list[tuple[int, uuid.UUID]]]  # (country, code) -> (size, id)
+
+    def territory_for(
+        self,
+        lat: float | None,
+        lon: float | None,
+        country: str | None,
+        postal_code: str | None,
+    ) -> uuid.UUID | None:
+        """Postal-code territories first (explicit lists), then the smallest polygon."""
+        if country and postal_code:
+            matches = self.postal.get((country, normalise_postal_code(postal_code)))
+            if matches:
+                return min(matches)[1]
+        if lat is not None and lon is not None:
+            for _, territory_id, geometry in self.polygons:
+                if shapely.intersects_xy(geometry, lon, lat):
+                    return territory_id
+        return None
+
+
+def normalise_postal_code(code: str) -> str:
+    return "".join(code.split()).upper()
+
+
+def build_placement_index(session: Session, org_id: uuid.UUID) -> PlacementIndex:
+    """Load and prepare the organisation's live territories."""
+    territories = session.execute(
+        select(Territory).where(Territory.org_id == org_id, Territory.deleted_at.is_(None))
+    ).scalars()
+    polygons: list[tuple[float, uuid.UUID, BaseGeometry]] = []
+    postal: dict[tuple[str, str], list[tuple[int, uuid.UUID]]] = {}
+    for territory in territories:
+        if territory.geometry:
+            geometry = parse_territory_geometry(territory.geometry)
+            shapely.prepare(geometry)
+            polygons.append((territory.area_km2 or area_km2(geometry), territory.id, geometry))
+        if territory.postal_codes and territory.country:
+            size = len(territory.postal_codes)
+            for code in territory.postal_codes:
+                key = (territory.country, normalise_postal_code(str(code)))
+                postal.setdefault(key, []).append((size, territory.id))
+    polygons.sort(key=lambda item: (item[0], str(item[1])))
+    return PlacementIndex(polygons=polygons, postal=postal)
+
+
+def place_account(session: Session, account: Account, index: PlacementIndex | None = None) -> bool:
+    """Set the account's territory from its location and postal code; True if it changed.
+
+    The caller records the write (the account is being written anyway).
+    """
+    index = index or build_placement_index(session, account.org_id)
+    territory_id = index.territory_for(
+        account.lat, account.lon, account.country, account.postal_code
+    )
+    if territory_id == account.territory_id:
+        return False
+    account.territory_id = territory_id
+    return True
+
+
+def place_all_accounts(session: Session, org_id: uuid.UUID) -> int:
+    """Re-place every live account of the organisation; return how many moved."""
+    index = build_placement_index(session, org_id)
+    accounts = session.execute(
+        select(Account).where(Account.org_id == org_id, Account.deleted_at.is_(None))
+    ).scalars()
+    moved = 0
+    for account in accounts:
+        if place_account(session, account, index):
+            mark_written(session, "accounts", account, {"territory_id"})
+            moved += 1
+    return moved
+
+
+# --- territories -----------------------------------------------------------------------------
+
+
+def _require_manager(actor: Actor) -> None:
+    if actor.is_rep:
+        raise ForbiddenError("Only managers and admins change territories.")
+
+
+def list_territories(session: Session, *, actor: Actor) -> list[Territory]:
+    """Admins and managers see all territories; reps those assigned to them."""
+    stmt = select(Territory).where(Territory.org_id == actor.org_id, Territory.deleted_at.is_(None))
+    if actor.is_rep:
+        stmt = stmt.where(
+            Territory.id.in_(
+                select(TerritoryRep.territory_id).where(TerritoryRep.user_id == actor.user_id)
+            )
+        )
+    return list(session.execute(stmt.order_by(Territory.name, Territory.id)).scalars())
+
+
+def get_territory(session: Session, *, actor: Actor, territory_id: uuid.UUID) -> Territory:
+    territory = session.get(Territory, territory_id)
+    if territory is None or territory.org_id != actor.org_id or territory.deleted_at is not None:
+        raise NotFoundError("Territory not found.")
+    if actor.is_rep and actor.user_id not in territory_rep_ids(session, [territory.id])[territory.id]:
+        raise NotFoundError("Territory not found.")
+    return territory
+
+
+def territory_rep_ids(
+    session: Session, territory_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Rep ids per territory, in a stable order."""
+    ids = list(territory_ids)
+    result: dict[uuid.UUID, list[uuid.UUID]] = {tid: [] for tid in ids}
+    rows = session.execute(
+        select(TerritoryRep.territory_id, TerritoryRep.user_id)
+        .where(TerritoryRep.territory_id.in_(ids))
+        .order_by(TerritoryRep.user_id)
+    )
+    for territory_id, user_id in rows:
+        result[territory_id].append(user_id)
+    return result
+
+
+def _apply_territory_fields(
+    session: Session, actor: Actor, territory: Territory, data: dict[str, Any]
+) -> set[str]:
+    changed: set[str] = set()
+    for name in ("name", "color"):
+        if name in data and getattr(territory, name) != data[name]:
+            setattr(territory, name, data[name])
+            changed.add(name)
+    if "geometry" in data:
+        geometry = data["geometry"]
+        if geometry is not None:
+            try:
+                shape = parse_territory_geometry(geometry)
+            except GeometryError as exc:
+                raise ValidationError(f"Invalid territory geometry: {exc}",
+                                      fields={"geometry": [str(exc)]}) from None
+            territory.area_km2 = area_km2(shape)
+        else:
+            territory.area_km2 = None
+        territory.geometry = geometry
+        changed.add("geometry")
+    for name in ("postal_codes", "country"):
+        if name in data:
+            value = data[name]
+            if name == "postal_codes" and value is not None:
+                value = sorted({normalise_postal_code(str(code)) for code in value})
+            setattr(territory, name, value)
+            changed.add(name)
+    if territory.postal_codes and not territory.country:
+        raise ValidationError(
+            "A territory by postal codes needs its country.",
+            fields={"country": ["Required with postal_codes."]},
+        )
+    if not territory.geometry and not territory.postal_codes:
+        raise ValidationError(
+            "A territory needs a geometry or a list of postal codes.",
+            fields={"geometry": ["Give geometry or postal_codes."]},
+        )
+    if "rep_ids" in data:
+        _assign_reps(session, actor, territory, data["rep_ids"] or [])
+        changed.add("rep_ids")
+    return changed
+
+
+def _assign_reps(
+    session: Session, actor: Actor, territory: Territory, rep_ids: list[uuid.UUID]
+) -> None:
+    wanted = set(rep_ids)
+    if wanted:
+        found = set(
+            session.execute(
+                select(User.id).where(
+                    User.id.in_(wanted), User.org_id == actor.org_id, User.active.is_(True)
+                )
+            ).scalars()
+        )
+        missing = wanted - found
+        if missing:
+            raise ValidationError(
+                "rep_ids names unknown users.",
+                fields={"rep_ids": [f"Unknown user {uid}." for uid in sorted(map(str, missing))]},
+            )
+    session.execute(delete(TerritoryRep).where(TerritoryRep.territory_id == territory.id))
+    for user_id in sorted(wanted):
+        session.add(TerritoryRep(territory_id=territory.id, user_id=user_id))
+
+
+def create_territory(session: Session, *, actor: Actor, data: dict[str, Any]) -> Territory:
+    """Create a territory and place the organisation's accounts in it."""
+    _require_manager(actor)
+    territory_id = data.get("id") or uuid.uuid4()
+    if session.get(Territory, territory_id) is not None:
+        raise ValidationError("This id is already used.", fields={"id": ["Already used."]})
+    territory = Territory(id=territory_id, org_id=actor.org_id, name=data["name"])
+    session.add(territory)
+    fields = _apply_territory_fields(session, actor, territory, data)
+    mark_written(session, "territories", territory, fields, created=True)
+    session.flush()  # placement reads the new territory back
+    place_all_accounts(session, actor.org_id)
+    return territory
+
+
+def update_territory(
+    session: Session,
+    *,
+    actor: Actor,
+    territory_id: uuid.UUID,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> Territory:
+    """Change a territory; accounts are re-placed when its shape or codes change."""
+    _require_manager(actor)
+    territory = get_territory(session, actor=actor, territory_id=territory_id)
+    if expected_version is not None and expected_version != territory.version:
+        raise PreconditionFailedError(
+            f"Territory is at version {territory.version}, not {expected_version}."
+        )
+    fields = _apply_territory_fields(session, actor, territory, data)
+    if fields:
+        mark_written(session, "territories", territory, fields)
+    if fields & {"geometry", "postal_codes", "country"}:
+        session.flush()
+        place_all_accounts(session, actor.org_id)
+    return territory
+
+
+def delete_territory(
+    session: Session, *, actor: Actor, territory_id: uuid.UUID, expected_version: int | None = None
+) -> None:
+    """Soft-delete a territory; its accounts fall to other territories or none."""
+    _require_manager(actor)
+    territory = get_territory(session, actor=actor, territory_id=territory_id)
+    if expected_version is not None and expected_version != territory.version:
+        raise PreconditionFailedError(
+            f"Territory is at version {territory.version}, not {expected_version}."
+        )
+    territory.deleted_at = utcnow()
+    mark_written(session, "territories", territory, {"deleted_at"})
+    session.flush()
+    place_all_accounts(session, actor.org_id)
+
+
+# --- check-in verification -------------------------------------------------------------------
+
+# How far from the true spot a location of each precision may be (metres).
+PRECISION_SLACK_M = {"rooftop": 0, "street": 250, "postcode": 3000, "locality": 5000}
+BASE_RADIUS_M = 150
+MAX_FIX_ACCURACY_M = 2000
+
+
+def verify_check_in(account: Account, fix: dict[str, Any] | None) -> dict[str, Any]:
+    """Compare a visit's GPS fix with the account's location."""
+    if not fix or account.lat is None or account.lon is None:
+        return {"status": "unverified", "distance_m": None}
+    distance_m = haversine_km(fix["lat"], fix["lon"], account.lat, account.lon) * 1000
+    slack = PRECISION_SLACK_M.get(account.location_precision or "", None)
+    if slack is None:  # region-level or unknown precision proves nothing
+        return {"status": "unverified", "distance_m": round(distance_m, 1)}
+    accuracy = min(float(fix.get("accuracy_m") or 0), MAX_FIX_ACCURACY_M)
+    radius = BASE_RADIUS_M + accuracy + slack
+    status = "verified" if distance_m <= radius else "far"
+    return {"status": status, "distance_m": round(distance_m, 1)}

@@ -1,0 +1,456 @@
+"""Rules for the client portfolio: one function per entity and operation, one write path.
+
+REST routes, the sync engine, imports and jobs all call these functions; each write ends in
+``records.mark_written`` so versions and the change log stay right whoever wrote.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from fieldsync.auth.actor import Actor
+from fieldsync.auth.models import User
+from fieldsync.auth.scope import record_condition, scoped_select
+from fieldsync.db import utcnow
+from fieldsync.errors import ConflictError, NotFoundError, PreconditionFailedError, ValidationError
+from fieldsync.geo.geometry import KM_PER_DEGREE
+from fieldsync.geo.service import place_account, verify_check_in
+from fieldsync.portfolio.models import Account, Contact, Interaction, Task
+from fieldsync.records import mark_written
+from fieldsync.schemas import decode_cursor, encode_cursor
+
+MODELS: dict[str, type[Any]] = {
+    "accounts": Account,
+    "contacts": Contact,
+    "interactions": Interaction,
+    "tasks": Task,
+}
+LABELS = {"accounts": "Account", "contacts": "Contact", "interactions": "Interaction", "tasks": "Task"}
+
+ACCOUNT_PLAIN_FIELDS = (
+    "kind", "status", "name", "title", "first_name", "last_name", "email", "phone", "mobile",
+    "website", "industry", "vat_number", "legal_form", "annual_revenue", "employees", "owner_id",
+    "tags", "color", "contact_preference", "visit_every_days", "opening_hours", "notes", "custom",
+)  # fmt: skip
+CONTACT_FIELDS = (
+    "account_id", "first_name", "last_name", "role", "email", "phone", "is_primary", "notes",
+)  # fmt: skip
+INTERACTION_FIELDS = (
+    "account_id", "contact_id", "kind", "occurred_at", "duration_minutes", "outcome", "report",
+    "check_in", "check_out", "next_step",
+)  # fmt: skip
+TASK_FIELDS = (
+    "account_id", "assignee_id", "title", "kind", "due_at", "done", "done_at", "notes",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def jsonable(value: Any) -> Any:
+    """Make a validated value storable in a JSON column (datetimes as ISO strings)."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _assign(record: Any, data: dict[str, Any], names: tuple[str, ...]) -> set[str]:
+    """Copy the given wire fields onto the record; return the names whose value changed."""
+    changed: set[str] = set()
+    for name in names:
+        if name in data:
+            value = jsonable(data[name]) if isinstance(data[name], dict | list) else data[name]
+            if getattr(record, name) != value:
+                setattr(record, name, value)
+                changed.add(name)
+    return changed
+
+
+def _check_user(session: Session, actor: Actor, user_id: uuid.UUID | None, field: str) -> None:
+    if user_id is None:
+        return
+    user = session.get(User, user_id)
+    if user is None or user.org_id != actor.org_id or not user.active:
+        raise ValidationError(
+            f"{field} does not name a user of the organisation.",
+            fields={field: ["Unknown user."]},
+        )
+
+
+def visible_account(session: Session, actor: Actor, account_id: uuid.UUID, field: str) -> Account:
+    """The live account a child record points to, if the actor may see it (else 422)."""
+    account = session.execute(
+        scoped_select(session, actor, Account).where(Account.id == account_id)
+    ).scalar_one_or_none()
+    if account is None:
+        raise ValidationError(
+            f"{field} does not name an account you can see.", fields={field: ["Unknown account."]}
+        )
+    return account
+
+
+# --- per-entity rules ------------------------------------------------------------------------
+
+
+def _apply_account(
+    session: Session, actor: Actor, account: Account, data: dict[str, Any], creating: bool
+) -> set[str]:
+    changed = _assign(account, data, ACCOUNT_PLAIN_FIELDS)
+    if "owner_id" in changed:
+        _check_user(session, actor, account.owner_id, "owner_id")
+    if "address" in data:
+        address = data["address"] or {}
+        for name in Account.ADDRESS_FIELDS:
+            if (name in address or data["address"] is None) and getattr(account, name) != address.get(name):
+                setattr(account, name, address.get(name))
+                changed.add("address")
+    if "consent" in data:
+        consent = jsonable(data["consent"])
+        if consent is not None:
+            consent.setdefault("updated_at", utcnow().isoformat())
+        if consent != account.consent:
+            account.consent = consent
+            changed.add("consent")
+    if "location" in data:
+        _set_location(account, data["location"])
+        changed |= {"location", "geocode_status"}
+    elif "address" in changed or (creating and account.address):
+        # A new address invalidates the old spot: geocode again (a later pin still wins).
+        account.geocode_status = "pending" if account.address else None
+        account.geocode_error = None
+        changed.add("geocode_status")
+    if changed & {"location", "address"} and place_account(session, account):
+        changed.add("territory_id")
+    if changed & {"visit_every_days"} or creating:
+        _refresh_visit_due(account)
+    return changed
+
+
+def _set_location(account: Account, location: dict[str, Any] | None) -> None:
+    if location is None:
+        account.lat = account.lon = account.location_precision = account.location_source = None
+        account.geocode_status = "pending" if account.address else None
+        return
+    account.lat, account.lon = location["lat"], location["lon"]
+    account.location_precision = location.get("precision") or "rooftop"
+    account.location_source = location.get("source") or "manual"
+    account.geocode_status = "manual"  # a person's pin wins until the address changes
+    account.geocode_error = None
+
+
+def _refresh_visit_due(account: Account) -> None:
+    if not account.visit_every_days:
+        account.visit_due_at = None
+        return
+    since = account.last_visit_at or account.created_at or utcnow()
+    account.visit_due_at = since + timedelta(days=account.visit_every_days)
+    if account.last_visit_at is None:
+        account.visit_due_at = since  # never visited: due now
+
+
+def refresh_last_visit(session: Session, account: Account) -> None:
+    """Recompute ``last_visit_at`` from live visit interactions and record the change."""
+    last = session.execute(
+        select(func.max(Interaction.occurred_at)).where(
+            Interaction.account_id == account.id,
+            Interaction.kind == "visit",
+            Interaction.deleted_at.is_(None),
+        )
+    ).scalar_one_or_none()
+    if last is not None and last.tzinfo is None:  # aggregates bypass the column type on SQLite
+        last = datetime.fromisoformat(str(last)).replace(tzinfo=account.created_at.tzinfo)
+    if last != account.last_visit_at:
+        account.last_visit_at = last
+        _refresh_visit_due(account)
+        mark_written(session, "accounts", account, {"last_visit_at", "visit_due_at"})
+
+
+def _apply_contact(
+    session: Session, actor: Actor, contact: Contact, data: dict[str, Any], creating: bool
+) -> set[str]:
+    if "account_id" in data and (creating or data["account_id"] != contact.account_id):
+        visible_account(session, actor, data["account_id"], "account_id")
+    return _assign(contact, data, CONTACT_FIELDS)
+
+
+def _apply_interaction(
+    session: Session, actor: Actor, interaction: Interaction, data: dict[str, Any], creating: bool
+) -> set[str]:
+    previous_account_id = interaction.account_id
+    account_id = data.get("account_id", interaction.account_id)
+    account = visible_account(session, actor, account_id, "account_id")
+    contact_id = data.get("contact_id", interaction.contact_id)
+    if contact_id is not None and ("contact_id" in data or "account_id" in data):
+        contact = session.get(Contact, contact_id)
+        if contact is None or contact.account_id != account_id or contact.deleted_at is not None:
+            raise ValidationError(
+                "contact_id must name a contact of the same account.",
+                fields={"contact_id": ["Not a contact of this account."]},
+            )
+    changed = _assign(interaction, data, INTERACTION_FIELDS)
+    if creating:
+        interaction.user_id = actor.user_id
+    if creating or changed & {"check_in", "account_id"}:
+        _verify(interaction, account)
+        changed.add("verification")
+    if changed & {"kind", "occurred_at", "account_id"}:
+        session.flush()  # the aggregate below must see this interaction
+        refresh_last_visit(session, account)
+        if previous_account_id and previous_account_id != account.id:
+            previous = session.get(Account, previous_account_id)
+            if previous is not None:
+                refresh_last_visit(session, previous)
+    return changed
+
+
+def _verify(interaction: Interaction, account: Account) -> None:
+    verification = verify_check_in(account, interaction.check_in)
+    interaction.verification = verification
+    interaction.verification_status = verification["status"]
+
+
+def _apply_task(
+    session: Session, actor: Actor, task: Task, data: dict[str, Any], creating: bool
+) -> set[str]:
+    if data.get("account_id") is not None and (creating or data["account_id"] != task.account_id):
+        visible_account(session, actor, data["account_id"], "account_id")
+    if creating:
+        task.created_by = actor.user_id
+        data = {"assignee_id": actor.user_id, **data} if "assignee_id" not in data else data
+    changed = _assign(task, data, TASK_FIELDS)
+    if "assignee_id" in changed:
+        _check_user(session, actor, task.assignee_id, "assignee_id")
+    if "done" in changed or creating:
+        if task.done and task.done_at is None:
+            task.done_at = utcnow()
+            changed.add("done_at")
+        elif not task.done and task.done_at is not None and "done_at" not in data:
+            task.done_at = None
+            changed.add("done_at")
+    return changed
+
+
+Applier = Callable[[Session, Actor, Any, dict[str, Any], bool], set[str]]
+APPLIERS: dict[str, Applier] = {
+    "accounts": _apply_account,
+    "contacts": _apply_contact,
+    "interactions": _apply_interaction,
+    "tasks": _apply_task,
+}
+
+
+# --- the generic operations ------------------------------------------------------------------
+
+
+def get_record(
+    session: Session,
+    *,
+    actor: Actor,
+    entity: str,
+    record_id: uuid.UUID,
+    include_deleted: bool = False,
+) -> Any:
+    """One record the actor may see, or NotFound (also for other organisations)."""
+    model = MODELS[entity]
+    record = session.execute(
+        scoped_select(session, actor, model, include_deleted=include_deleted).where(
+            model.id == record_id
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        raise NotFoundError(f"{LABELS[entity]} not found.")
+    return record
+
+
+def create_record(session: Session, *, actor: Actor, entity: str, data: dict[str, Any]) -> Any:
+    """Create a record with a client-chosen id (or a new one)."""
+    model = MODELS[entity]
+    record_id = data.get("id") or uuid.uuid4()
+    if session.get(model, record_id) is not None:
+        raise ConflictError(f"{LABELS[entity]} id {record_id} is already used.")
+    record = model(id=record_id, org_id=actor.org_id, version=1)
+    now = utcnow()
+    record.created_at = now
+    if entity == "accounts":
+        record.created_by = actor.user_id
+        if "owner_id" not in data and not actor.is_admin:
+            data = {**data, "owner_id": actor.user_id}
+    session.add(record)
+    fields = APPLIERS[entity](session, actor, record, data, True)
+    mark_written(session, entity, record, fields, created=True, now=now)
+    session.flush()  # surface constraint errors here, not at commit
+    return record
+
+
+def update_record(
+    session: Session,
+    *,
+    actor: Actor,
+    entity: str,
+    record_id: uuid.UUID,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> Any:
+    """Apply a partial change; a stale ``expected_version`` is a 412 and writes nothing."""
+    record = get_record(session, actor=actor, entity=entity, record_id=record_id)
+    if expected_version is not None and expected_version != record.version:
+        raise PreconditionFailedError(
+            f"{LABELS[entity]} is at version {record.version}, not {expected_version}."
+        )
+    fields = APPLIERS[entity](session, actor, record, data, False)
+    if fields:
+        mark_written(session, entity, record, fields)
+        session.flush()
+    return record
+
+
+def delete_record(
+    session: Session,
+    *,
+    actor: Actor,
+    entity: str,
+    record_id: uuid.UUID,
+    expected_version: int | None = None,
+) -> Any:
+    """Soft-delete: the tombstone stays so phones learn of it. Children are kept."""
+    record = get_record(session, actor=actor, entity=entity, record_id=record_id)
+    if expected_version is not None and expected_version != record.version:
+        raise PreconditionFailedError(
+            f"{LABELS[entity]} is at version {record.version}, not {expected_version}."
+        )
+    record.deleted_at = utcnow()
+    mark_written(session, entity, record, {"deleted_at"})
+    if entity == "interactions" and record.kind == "visit":
+        session.flush()
+        account = session.get(Account, record.account_id)
+        if account is not None:
+            refresh_last_visit(session, account)
+    return record
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+def _contains_tag(session: Session, tag: str) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        return Account.tags.contains([tag])
+    each = func.json_each(Account.tags).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value == tag))
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def account_filters(session: Session, args: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """Conditions for the account list's query parameters."""
+    conditions: list[ColumnElement[bool]] = []
+    for name in ("status", "kind", "territory_id", "owner_id", "industry", "country"):
+        if args.get(name) is not None:
+            conditions.append(getattr(Account, name) == args[name])
+    if args.get("tag"):
+        conditions.append(_contains_tag(session, args["tag"]))
+    if args.get("q"):
+        pattern = _like(args["q"])
+        conditions.append(
+            or_(
+                Account.name.ilike(pattern, escape="\\"),
+                Account.city.ilike(pattern, escape="\\"),
+                Account.email.ilike(pattern, escape="\\"),
+            )
+        )
+    if args.get("due"):
+        conditions.append(Account.visit_due_at <= utcnow())
+    if args.get("near"):
+        conditions.append(_near_condition(args["near"], args.get("radius_km") or 10.0))
+    return conditions
+
+
+def _near_condition(near: tuple[float, float], radius_km: float) -> ColumnElement[bool]:
+    """Within ``radius_km``: an equirectangular test, accurate to well under 1 % at these
+    distances, written in plain arithmetic so it runs the same on SQLite and PostgreSQL."""
+    import math
+
+    lat0, lon0 = near
+    scale = math.cos(math.radians(lat0))
+    radius_deg = radius_km / KM_PER_DEGREE
+    d_lat = Account.lat - lat0
+    d_lon = (Account.lon - lon0) * scale
+    return (Account.lat.is_not(None)) & (d_lat * d_lat + d_lon * d_lon <= radius_deg * radius_deg)
+
+
+def child_filters(entity: str, args: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """Conditions for the contact, interaction and task lists."""
+    model = MODELS[entity]
+    conditions: list[ColumnElement[bool]] = []
+    for name in ("account_id", "user_id", "kind", "assignee_id", "done"):
+        if args.get(name) is not None and hasattr(model, name):
+            conditions.append(getattr(model, name) == args[name])
+    if entity == "interactions":
+        if args.get("verification"):
+            conditions.append(Interaction.verification_status == args["verification"])
+        if args.get("occurred_from"):
+            conditions.append(Interaction.occurred_at >= args["occurred_from"])
+        if args.get("occurred_to"):
+            conditions.append(Interaction.occurred_at < args["occurred_to"])
+    if entity == "contacts" and args.get("q"):
+        pattern = _like(args["q"])
+        conditions.append(
+            or_(
+                Contact.last_name.ilike(pattern, escape="\\"),
+                Contact.first_name.ilike(pattern, escape="\\"),
+                Contact.email.ilike(pattern, escape="\\"),
+            )
+        )
+    if entity == "tasks" and args.get("due_before"):
+        conditions.append(Task.due_at < args["due_before"])
+    return conditions
+
+
+def list_records(
+    session: Session,
+    *,
+    actor: Actor,
+    entity: str,
+    conditions: list[ColumnElement[bool]],
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """A page of visible live records, in id order (stable keyset paging)."""
+    model = MODELS[entity]
+    stmt = scoped_select(session, actor, model).where(*conditions)
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            stmt = stmt.where(model.id > uuid.UUID(str(position.get("after"))))
+        except ValueError:
+            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
+    rows = list(session.execute(stmt.order_by(model.id).limit(limit + 1)).scalars())
+    next_cursor = encode_cursor({"after": str(rows[limit - 1].id)}) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def count_visible(session: Session, *, actor: Actor, entity: str) -> int:
+    model = MODELS[entity]
+    stmt = select(func.count()).select_from(model).where(
+        record_condition(session, actor, model), model.deleted_at.is_(None)
+    )
+    return int(session.execute(stmt).scalar_one())
+
