@@ -21,7 +21,6 @@ class FieldSyncApi(Api):
     """flask-smorest's Api with the contract's error envelope, documented and rendered."""
 
     ERROR_SCHEMA = ErrorBodySchema
-    DEFAULT_ERROR_RESPONSE_NAME = "Error"
 
     def handle_http_exception(self, error: Any) -> Any:  # noqa: D102 - see errors.py
         return handle_http_exception(error)

@@ -108,8 +108,11 @@ def make_app(database_url: str, **overrides: Any) -> Flask:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Flask:
-    return make_app(database_url)
+def app(database_url: str) -> Iterator[Flask]:
+    flask_app = make_app(database_url)
+    yield flask_app
+    with flask_app.app_context():
+        db.engine.dispose()  # close pooled connections before the database is dropped
 
 
 @pytest.fixture(scope="session")
