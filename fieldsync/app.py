@@ -15,6 +15,7 @@ from fieldsync.docs import init_docs
 from fieldsync.errors import APIError, register_error_handlers
 from fieldsync.extensions import api, db, init_extensions, limiter
 from fieldsync.health import health_blueprint
+from fieldsync.sync import changelog
 from fieldsync.web import AUTH_SETTINGS_KEY, init_web
 
 log = logging.getLogger("fieldsync")
@@ -47,8 +48,9 @@ def _blueprints() -> tuple[Any, ...]:
     from fieldsync.auth.api import blueprints as auth_blueprints
     from fieldsync.geo.api import blueprints as geo_blueprints
     from fieldsync.portfolio.api import blueprints as portfolio_blueprints
+    from fieldsync.sync.api import blueprints as sync_blueprints
 
-    return (*auth_blueprints, *portfolio_blueprints, *geo_blueprints)
+    return (*auth_blueprints, *portfolio_blueprints, *geo_blueprints, *sync_blueprints)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -73,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         argon2_parallelism=int(settings["ARGON2_PARALLELISM"]),
     )
     init_extensions(app)
+    changelog.install()  # every record write lands in the sync change log
     register_error_handlers(app)
     init_web(app)
     init_docs(app)

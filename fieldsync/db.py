@@ -80,15 +80,33 @@ class TimestampedMixin:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """Enforce foreign keys and let readers work beside the one SQLite writer (WAL)."""
+    """Enforce foreign keys, use WAL, and take transaction control away from pysqlite.
+
+    pysqlite emits BEGIN itself, late and not before SAVEPOINT, which breaks savepoints (a
+    RELEASE would commit). SQLAlchemy's documented recipe: autocommit at the driver, and our
+    own BEGIN when SQLAlchemy starts a transaction (see ``_sqlite_begin``).
+    """
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: Any) -> None:
+    """Start SQLite transactions as writers (IMMEDIATE).
+
+    A deferred transaction that read first cannot become a writer once another writer has
+    committed (SQLITE_BUSY_SNAPSHOT, not retried by busy_timeout). Taking the write lock at
+    BEGIN makes transactions queue for it instead: SQLite has one writer anyway.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

@@ -58,8 +58,11 @@ class Device(TimestampedMixin, Base):
     last_push_at: Mapped[datetime | None]
     last_pull_at: Mapped[datetime | None]
     last_changeset_id: Mapped[uuid.UUID | None]
-    # Position in the change log reached by the device's last complete pull (sync fills it).
+    # Sync bookkeeping: the watermark reached by the last complete pull (for the lag shown to
+    # admins), the last scope generation handed out and the sweep in progress.
     pull_position: Mapped[int | None]
+    pull_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    pull_sweep_id: Mapped[uuid.UUID | None]
 
 
 class AuthSession(TimestampedMixin, Base):

@@ -24,6 +24,10 @@ class SyncedRecordMixin(TimestampedMixin):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
     version: Mapped[int] = mapped_column(default=1)
     deleted_at: Mapped[datetime | None]
+    # Per wire field: the record version that last changed it, and when (real time, device
+    # clocks corrected). The field-level merge of sync decides with these.
+    field_versions: Mapped[dict[str, Any] | None]
+    field_times: Mapped[dict[str, Any] | None]
 
 
 class Account(SyncedRecordMixin, Base):

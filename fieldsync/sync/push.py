@@ -1,0 +1,351 @@
+"""Applying a changeset pushed by a phone: idempotent, one transaction, field-level merge.
+
+Per mutation, in a savepoint so one bad mutation never blocks the others:
+
+- a field nobody else changed since ``base_version`` takes the device's value;
+- a field changed on both sides goes to the later edit in real time: the device's
+  ``changed_at`` corrected by its clock offset (receive time minus ``device_time``), capped at
+  the receive time; a tie keeps the server value;
+- whatever loses goes to the conflict log, a rejected mutation to the quarantine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fieldsync.auth.actor import Actor
+from fieldsync.auth.models import Device
+from fieldsync.db import utcnow
+from fieldsync.errors import APIError, ConflictError, flatten_messages
+from fieldsync.portfolio import schemas as ps
+from fieldsync.portfolio import service as portfolio
+from fieldsync.portfolio.service import jsonable
+from fieldsync.sync.models import Changeset, Conflict, QuarantinedMutation
+
+MAX_MUTATIONS = 1000
+MAX_BODY_BYTES = 5 * 1024 * 1024
+SYNC_ENTITIES = ("accounts", "contacts", "interactions", "tasks", "visit_plans")
+
+CREATE_SCHEMAS: dict[str, type[ma.Schema]] = {
+    "accounts": ps.AccountCreateSchema,
+    "contacts": ps.ContactCreateSchema,
+    "interactions": ps.InteractionCreateSchema,
+    "tasks": ps.TaskCreateSchema,
+}
+WRITE_SCHEMAS: dict[str, type[ma.Schema]] = {
+    "accounts": ps.AccountWriteSchema,
+    "contacts": ps.ContactWriteSchema,
+    "interactions": ps.InteractionWriteSchema,
+    "tasks": ps.TaskWriteSchema,
+}
+READ_SCHEMAS: dict[str, ma.Schema] = {
+    "accounts": ps.AccountSchema(),
+    "contacts": ps.ContactSchema(),
+    "interactions": ps.InteractionSchema(),
+    "tasks": ps.TaskSchema(),
+}
+
+
+class MutationSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    entity = ma.fields.String(required=True, validate=validate.OneOf(SYNC_ENTITIES))
+    op = ma.fields.String(required=True, validate=validate.OneOf(("upsert", "delete")))
+    id = ma.fields.UUID(required=True)
+    base_version = ma.fields.Integer(load_default=None, allow_none=True)
+    changed_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    fields = ma.fields.Dict(load_default=dict)
+
+
+class MutationRejected(Exception):
+    """This mutation cannot be applied; ``errors`` says why, per field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(str(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PushContext:
+    actor: Actor
+    changeset_id: uuid.UUID
+    received_at: datetime
+    clock_offset: Any  # timedelta: receive time minus device time
+
+    def real_time(self, changed_at: datetime | None) -> datetime:
+        """The device's edit time on the server clock, never in the future."""
+        if changed_at is None:
+            return self.received_at
+        return min(changed_at + self.clock_offset, self.received_at)
+
+
+def apply_changeset(
+    session: Session,
+    *,
+    actor: Actor,
+    changeset_id: uuid.UUID,
+    device_time: datetime,
+    mutations: list[Any],
+    body_sha256: str,
+    received_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Apply a changeset once; a replay returns the stored response and changes nothing."""
+    received_at = received_at or utcnow()
+    replay = _claim_changeset(session, actor, changeset_id, body_sha256, len(mutations), received_at)
+    if replay is not None:
+        return replay
+    ctx = PushContext(actor, changeset_id, received_at, received_at - device_time)
+    results = [_apply_one(session, ctx, raw) for raw in mutations]
+    response = {"changeset_id": str(changeset_id), "results": results}
+    changeset = session.get(Changeset, changeset_id)
+    assert changeset is not None
+    changeset.response = response
+    device = session.get(Device, actor.device_id) if actor.device_id else None
+    if device is not None:
+        device.last_push_at = received_at
+        device.last_changeset_id = changeset_id
+    return response
+
+
+def _claim_changeset(
+    session: Session,
+    actor: Actor,
+    changeset_id: uuid.UUID,
+    body_sha256: str,
+    count: int,
+    received_at: datetime,
+) -> dict[str, Any] | None:
+    """Insert the changeset row first: a concurrent duplicate waits on it, then replays."""
+    existing = session.get(Changeset, changeset_id)
+    if existing is None:
+        savepoint = session.begin_nested()
+        try:
+            session.add(
+                Changeset(
+                    id=changeset_id,
+                    org_id=actor.org_id,
+                    device_id=actor.device_id,
+                    user_id=actor.user_id,
+                    body_sha256=body_sha256,
+                    response={},
+                    mutation_count=count,
+                    received_at=received_at,
+                )
+            )
+            session.flush()
+            savepoint.commit()
+            return None
+        except IntegrityError:
+            savepoint.rollback()
+            existing = session.get(Changeset, changeset_id, populate_existing=True)
+            if existing is None:
+                raise
+    if existing.org_id != actor.org_id or existing.body_sha256 != body_sha256:
+        raise ConflictError("This changeset_id was already used with a different body.")
+    return dict(existing.response)
+
+
+def _apply_one(session: Session, ctx: PushContext, raw: Any) -> dict[str, Any]:
+    head = {
+        "entity": raw.get("entity") if isinstance(raw, dict) else None,
+        "id": raw.get("id") if isinstance(raw, dict) else None,
+    }
+    savepoint = session.begin_nested()
+    try:
+        result = _apply_mutation(session, ctx, raw)
+        savepoint.commit()
+        return {**head, **result}
+    except MutationRejected as rejected:
+        savepoint.rollback()
+        errors = rejected.errors
+    except APIError as error:
+        savepoint.rollback()
+        details = (error.details or {}).get("fields") if error.details else None
+        errors = details or {"_mutation": [error.message]}
+    except IntegrityError as error:
+        savepoint.rollback()
+        errors = {"_mutation": [f"The database refused this write: {error.orig}"]}
+    _quarantine(session, ctx, raw, errors)
+    return {**head, "status": "rejected", "errors": errors}
+
+
+def _quarantine(session: Session, ctx: PushContext, raw: Any, errors: dict[str, Any]) -> None:
+    is_dict = isinstance(raw, dict)
+    session.add(
+        QuarantinedMutation(
+            org_id=ctx.actor.org_id,
+            changeset_id=ctx.changeset_id,
+            device_id=ctx.actor.device_id,
+            user_id=ctx.actor.user_id,
+            entity=str(raw.get("entity"))[:24] if is_dict and raw.get("entity") else None,
+            record_id=str(raw.get("id"))[:64] if is_dict and raw.get("id") else None,
+            mutation=raw if is_dict else {"value": jsonable(raw)},
+            errors=errors,
+            logged_at=ctx.received_at,
+        )
+    )
+
+
+def _load(schema: ma.Schema, data: Any) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ma.ValidationError as error:
+        raise MutationRejected(flatten_messages(error.messages)) from None
+    return loaded
+
+
+def _apply_mutation(session: Session, ctx: PushContext, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise MutationRejected({"_mutation": ["A mutation must be a JSON object."]})
+    mutation = _load(MutationSchema(), raw)
+    entity = mutation["entity"]
+    if entity == "visit_plans":
+        raise MutationRejected({"_mutation": ["No such visit plan."]})
+    model = portfolio.MODELS[entity]
+    record = session.get(model, mutation["id"])
+    if record is not None and record.org_id != ctx.actor.org_id:
+        raise MutationRejected({"id": ["This id is already used; choose another."]})
+    edited_at = ctx.real_time(mutation["changed_at"])
+    if record is None:
+        if mutation["op"] == "delete" or mutation["base_version"] is not None:
+            raise MutationRejected({"_mutation": ["No such record."]})
+        data = _load(CREATE_SCHEMAS[entity](), {**mutation["fields"], "id": str(mutation["id"])})
+        created = portfolio.create_record(
+            session, actor=ctx.actor, entity=entity, data=data, edited_at=edited_at
+        )
+        return {"status": "applied", "version": created.version}
+    try:
+        portfolio.get_record(
+            session, actor=ctx.actor, entity=entity, record_id=record.id, include_deleted=True
+        )
+    except APIError:
+        raise MutationRejected({"_mutation": ["No such record in your scope."]}) from None
+    if mutation["op"] == "delete":
+        return _delete(session, ctx, entity, record, mutation, edited_at)
+    return _update(session, ctx, entity, record, mutation, edited_at)
+
+
+def _log_conflict(
+    session: Session,
+    ctx: PushContext,
+    entity: str,
+    record: Any,
+    field: str,
+    *,
+    kept: Any,
+    discarded: Any,
+    reason: str,
+    discarded_by: uuid.UUID | None,
+    changed_at: datetime | None,
+) -> None:
+    session.add(
+        Conflict(
+            org_id=ctx.actor.org_id,
+            entity=entity,
+            record_id=record.id,
+            account_id=record.id if entity == "accounts" else getattr(record, "account_id", None),
+            field=field,
+            kept=jsonable(kept),
+            discarded=jsonable(discarded),
+            discarded_by=discarded_by,
+            device_id=ctx.actor.device_id if discarded_by == ctx.actor.user_id else None,
+            changeset_id=ctx.changeset_id,
+            changed_at=changed_at,
+            logged_at=ctx.received_at,
+            reason=reason,
+        )
+    )
+
+
+def _field_time(record: Any, field: str) -> datetime:
+    stamp = (record.field_times or {}).get(field)
+    return datetime.fromisoformat(stamp) if stamp else record.updated_at
+
+
+def _update(
+    session: Session,
+    ctx: PushContext,
+    entity: str,
+    record: Any,
+    mutation: dict[str, Any],
+    edited_at: datetime,
+) -> dict[str, Any]:
+    raw_fields = mutation["fields"]
+    if record.deleted_at is not None:
+        for field, value in raw_fields.items():
+            _log_conflict(
+                session, ctx, entity, record, field, kept=None, discarded=value,
+                reason="record_deleted", discarded_by=ctx.actor.user_id, changed_at=edited_at,
+            )  # fmt: skip
+        return {"status": "deleted", "version": record.version}
+    data = _load(WRITE_SCHEMAS[entity](partial=True), raw_fields)
+    current = READ_SCHEMAS[entity].dump(record)
+    base = mutation["base_version"] or 0
+    field_versions = record.field_versions or {}
+    taken: dict[str, Any] = {}
+    conflicts: list[dict[str, Any]] = []
+    for field, value in data.items():
+        device_value = raw_fields.get(field, jsonable(value))
+        if field_versions.get(field, 0) <= base:
+            taken[field] = value  # nobody else touched it since the device's base
+            continue
+        if jsonable(value) == current.get(field):
+            continue  # both sides agree: no conflict
+        if edited_at > _field_time(record, field):
+            taken[field] = value
+            _log_conflict(
+                session, ctx, entity, record, field, kept=device_value,
+                discarded=current.get(field), reason="older_edit_replaced", discarded_by=None,
+                changed_at=_field_time(record, field),
+            )  # fmt: skip
+        else:
+            conflicts.append({"field": field, "kept": current.get(field), "discarded": device_value})
+            _log_conflict(
+                session, ctx, entity, record, field, kept=current.get(field),
+                discarded=device_value, reason="newer_edit_kept",
+                discarded_by=ctx.actor.user_id, changed_at=edited_at,
+            )  # fmt: skip
+    if taken:
+        record = portfolio.update_record(
+            session, actor=ctx.actor, entity=entity, record_id=record.id, data=taken,
+            edited_at=edited_at,
+        )  # fmt: skip
+    result: dict[str, Any] = {"status": "merged" if conflicts else "applied", "version": record.version}
+    if conflicts:
+        result["conflicts"] = conflicts
+    return result
+
+
+def _delete(
+    session: Session,
+    ctx: PushContext,
+    entity: str,
+    record: Any,
+    mutation: dict[str, Any],
+    edited_at: datetime,
+) -> dict[str, Any]:
+    if record.deleted_at is not None:
+        return {"status": "applied", "version": record.version}
+    base = mutation["base_version"] or 0
+    current = READ_SCHEMAS[entity].dump(record)
+    for field, version in (record.field_versions or {}).items():
+        if version > base and field in current:
+            # The delete wins over a concurrent update; its values stay findable.
+            _log_conflict(
+                session, ctx, entity, record, field, kept=None, discarded=current[field],
+                reason="deleted_over_update", discarded_by=None,
+                changed_at=_field_time(record, field),
+            )  # fmt: skip
+    portfolio.delete_record(
+        session, actor=ctx.actor, entity=entity, record_id=record.id, edited_at=edited_at
+    )
+    return {"status": "applied", "version": record.version}
