@@ -98,7 +98,9 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach our commands to the app's CLI and point Flask-Migrate at our migrations."""
-    app.extensions["migrate"].directory = str(MIGRATIONS_DIR)
+    config = app.extensions["migrate"]
+    # Flask-Migrate's commands read the directory from the Migrate object, not the app's config.
+    config.directory = config.migrate.directory = str(MIGRATIONS_DIR)
     app.cli.add_command(create_org_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(serve_command)

@@ -195,6 +195,11 @@ def _add_user(org_id: uuid.UUID, email: str, role: str, manager_id: uuid.UUID | 
 
 @pytest.fixture
 def world(app: Flask, client: FlaskClient) -> World:
+    return make_world(app, client)
+
+
+def make_world(app: Flask, client: FlaskClient) -> World:
+    """Create the two organisations of ``World`` and log everyone in."""
     with app.app_context(), unit_of_work(db.session):
         settings = app.extensions[AUTH_SETTINGS_KEY]
         org, admin = create_organisation(

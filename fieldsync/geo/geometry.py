@@ -17,15 +17,22 @@ class GeometryError(ValueError):
     """The GeoJSON is not a usable territory shape; the message says why."""
 
 
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _check_position(position: Any, where: str) -> None:
     if (
         not isinstance(position, list | tuple)
         or len(position) < 2
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position[:2])
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position)
     ):
-        raise GeometryError(f"{where}: a position must be [lon, lat] numbers.")
+        raise GeometryError(f"{where}: a position must be [lon, lat] numbers (altitude optional).")
     lon, lat = position[0], position[1]
-    if not (math.isfinite(lon) and math.isfinite(lat)):
+    if not all(_finite(v) for v in position):
         raise GeometryError(f"{where}: coordinates must be finite numbers.")
     if not -180 <= lon <= 180:
         raise GeometryError(f"{where}: longitude {lon} is outside -180..180 (order is [lon, lat]).")
@@ -46,6 +53,13 @@ def _check_rings(rings: Any, where: str) -> None:
             raise GeometryError(f"{ring_where}: not closed (the last position must repeat the first).")
 
 
+def _flat(coordinates: Any) -> Any:
+    """The coordinates with each position cut to [lon, lat]."""
+    if coordinates and isinstance(coordinates[0], int | float):
+        return list(coordinates[:2])
+    return [_flat(item) for item in coordinates]
+
+
 def parse_territory_geometry(geojson: Any) -> BaseGeometry:
     """Check a GeoJSON Polygon/MultiPolygon and return it as a valid shapely geometry."""
     if not isinstance(geojson, dict):
@@ -61,7 +75,10 @@ def parse_territory_geometry(geojson: Any) -> BaseGeometry:
             _check_rings(polygon, f"MultiPolygon polygon {i}")
     else:
         raise GeometryError(f"geometry type must be Polygon or MultiPolygon, not {kind!r}.")
-    geometry = shape(geojson)
+    # Checked and ranked in 2D: altitudes (possibly on some positions only) are ignored.
+    geometry = shape({"type": kind, "coordinates": _flat(coordinates)})
+    if shapely.is_empty(geometry) or geometry.convex_hull.area <= 0:
+        raise GeometryError("the shape has no area (its positions are all on one line or point).")
     if not shapely.is_valid(geometry):
         reason = shapely.is_valid_reason(geometry)
         raise GeometryError(f"invalid shape: {reason} (rings must not cross themselves or each other).")

@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import User
 from fieldsync.db import utcnow
-from fieldsync.errors import ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError
+from fieldsync.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    ValidationError,
+)
 from fieldsync.geo.geometry import GeometryError, area_km2, haversine_km, parse_territory_geometry
 from fieldsync.geo.models import Territory, TerritoryRep
 from fieldsync.portfolio.models import Account
@@ -175,6 +181,11 @@ def _apply_territory_fields(
             value = data[name]
             if name == "postal_codes" and value is not None:
                 value = sorted({normalise_postal_code(str(code)) for code in value})
+                if "" in value:
+                    raise ValidationError(
+                        "A postal code may not be blank.",
+                        fields={"postal_codes": ["A postal code may not be blank."]},
+                    )
             setattr(territory, name, value)
             changed.add(name)
     if territory.postal_codes and not territory.country:
@@ -221,7 +232,7 @@ def create_territory(session: Session, *, actor: Actor, data: dict[str, Any]) ->
     _require_manager(actor)
     territory_id = data.get("id") or uuid.uuid4()
     if session.get(Territory, territory_id) is not None:
-        raise ValidationError("This id is already used.", fields={"id": ["Already used."]})
+        raise ConflictError(f"Territory id {territory_id} is already used.")
     territory = Territory(id=territory_id, org_id=actor.org_id, name=data["name"])
     session.add(territory)
     fields = _apply_territory_fields(session, actor, territory, data)
