@@ -16,8 +16,10 @@ from fieldsync.geo.schemas import (
     TerritoryCreateSchema,
     TerritoryListSchema,
     TerritorySchema,
+    TerritoryStatsSchema,
     TerritoryWriteSchema,
 )
+from fieldsync.schemas import PageArgsSchema
 from fieldsync.web import current_actor, etag_headers, if_match_version
 
 territories_blp = Blueprint(
@@ -37,11 +39,14 @@ def _with_reps(territories: list[Territory]) -> list[dict[str, Any]]:
 
 @territories_blp.route("")
 class Territories(MethodView):
+    @territories_blp.arguments(PageArgsSchema, location="query")
     @territories_blp.response(200, TerritoryListSchema)
-    def get(self) -> dict[str, Any]:
-        """Territories: all for managers and admins, a rep's own for reps."""
-        items = service.list_territories(db.session, actor=current_actor())
-        return {"items": _with_reps(items), "next_cursor": None}
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Territories by name: all for managers and admins, a rep's own for reps."""
+        items, next_cursor = service.list_territories(
+            db.session, actor=current_actor(), limit=args["limit"], cursor=args["cursor"]
+        )
+        return {"items": _with_reps(items), "next_cursor": next_cursor}
 
     @territories_blp.arguments(TerritoryCreateSchema)
     @territories_blp.response(201, TerritorySchema)
@@ -88,6 +93,15 @@ class TerritoryById(MethodView):
             expected_version=if_match_version(),
         )
         return Response(status=204)
+
+
+@territories_blp.route("/<uuid:territory_id>/stats")
+class TerritoryStats(MethodView):
+    @territories_blp.response(200, TerritoryStatsSchema)
+    def get(self, territory_id: uuid.UUID) -> dict[str, Any]:
+        """Accounts of the territory by status, overdue visits and assigned reps
+        (`reps` lists `{id, name}`)."""
+        return service.territory_stats(db.session, actor=current_actor(), territory_id=territory_id)
 
 
 blueprints = (territories_blp,)

@@ -52,3 +52,18 @@ class TerritorySchema(ma.Schema):
 class TerritoryListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(TerritorySchema))
     next_cursor = ma.fields.String(allow_none=True)
+
+
+class TerritoryStatsSchema(ma.Schema):
+    class AccountCountsSchema(ma.Schema):
+        total = ma.fields.Integer()
+        by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+    class RepSchema(ma.Schema):
+        id = ma.fields.UUID()
+        name = ma.fields.String()
+
+    territory_id = ma.fields.UUID()
+    accounts = ma.fields.Nested(AccountCountsSchema)
+    overdue = ma.fields.Integer(metadata={"description": "Accounts whose visit cadence is overdue"})
+    reps = ma.fields.List(ma.fields.Nested(RepSchema))

@@ -9,7 +9,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from fieldsync.auth.actor import Actor
@@ -26,6 +26,7 @@ from fieldsync.geo.geometry import GeometryError, area_km2, haversine_km, parse_
 from fieldsync.geo.models import Territory, TerritoryRep
 from fieldsync.portfolio.models import Account
 from fieldsync.records import mark_written
+from fieldsync.schemas import decode_cursor, encode_cursor
 
 # --- placement -------------------------------------------------------------------------------
 
@@ -118,8 +119,10 @@ def _require_manager(actor: Actor) -> None:
         raise ForbiddenError("Only managers and admins change territories.")
 
 
-def list_territories(session: Session, *, actor: Actor) -> list[Territory]:
-    """Admins and managers see all territories; reps those assigned to them."""
+def list_territories(
+    session: Session, *, actor: Actor, limit: int | None = None, cursor: str | None = None
+) -> tuple[list[Territory], str | None]:
+    """Admins and managers see all territories; reps those assigned to them. By name, paged."""
     stmt = select(Territory).where(Territory.org_id == actor.org_id, Territory.deleted_at.is_(None))
     if actor.is_rep:
         stmt = stmt.where(
@@ -127,7 +130,50 @@ def list_territories(session: Session, *, actor: Actor) -> list[Territory]:
                 select(TerritoryRep.territory_id).where(TerritoryRep.user_id == actor.user_id)
             )
         )
-    return list(session.execute(stmt.order_by(Territory.name, Territory.id)).scalars())
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            name, after = str(position["n"]), uuid.UUID(str(position["i"]))
+        except (KeyError, ValueError):
+            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
+        stmt = stmt.where(
+            or_(Territory.name > name, and_(Territory.name == name, Territory.id > after))
+        )
+    stmt = stmt.order_by(Territory.name, Territory.id)
+    if limit is None:
+        return list(session.execute(stmt).scalars()), None
+    rows = list(session.execute(stmt.limit(limit + 1)).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor({"n": last.name, "i": str(last.id)})
+    return rows[:limit], next_cursor
+
+
+def territory_stats(session: Session, *, actor: Actor, territory_id: uuid.UUID) -> dict[str, Any]:
+    """Accounts of a territory by status, how many are overdue, and its reps."""
+    territory = get_territory(session, actor=actor, territory_id=territory_id)
+    live = (Account.territory_id == territory.id) & Account.deleted_at.is_(None)
+    by_status = {status: 0 for status in ("lead", "prospect", "customer", "inactive")}
+    for status, count in session.execute(
+        select(Account.status, func.count()).where(live).group_by(Account.status)
+    ):
+        by_status[status] = int(count)
+    overdue = session.execute(
+        select(func.count()).where(live, Account.visit_due_at <= utcnow())
+    ).scalar_one()
+    reps = session.execute(
+        select(User.id, User.name)
+        .join(TerritoryRep, TerritoryRep.user_id == User.id)
+        .where(TerritoryRep.territory_id == territory.id)
+        .order_by(User.name)
+    ).all()
+    return {
+        "territory_id": territory.id,
+        "accounts": {"total": sum(by_status.values()), "by_status": by_status},
+        "overdue": int(overdue),
+        "reps": [{"id": rep_id, "name": name} for rep_id, name in reps],
+    }
 
 
 def get_territory(session: Session, *, actor: Actor, territory_id: uuid.UUID) -> Territory:

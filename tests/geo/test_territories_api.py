@@ -431,3 +431,43 @@ def test_id_used_in_another_org_is_409_and_reveals_nothing(
     assert response.status_code == 409, f"an id seen in another org is refused: {response.json}"
     assert "Secret" not in str(response.json), "the other territory must not leak"
     assert listed_territory_ids(client, world.other_admin) == set()
+
+
+def test_territory_list_pages_by_name(client, world) -> None:
+    square = {"type": "Polygon", "coordinates": [[[9, 45], [9.1, 45], [9.1, 45.1], [9, 45.1], [9, 45]]]}
+    names = [f"Zone {letter}" for letter in "EDCBA"]
+    for name in names:
+        created = client.post("/api/v1/territories", json={"name": name, "geometry": square},
+                              headers=world.manager.headers)
+        assert created.status_code == 201, created.json
+    seen, cursor = [], None
+    while True:
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/territories", query_string=query, headers=world.manager.headers)
+        assert page.status_code == 200, page.json
+        seen += [t["name"] for t in page.json["items"]]
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(names)
+
+
+def test_territory_stats(client, world) -> None:
+    square = {"type": "Polygon", "coordinates": [[[9, 45], [9.5, 45], [9.5, 45.5], [9, 45.5], [9, 45]]]}
+    territory = client.post("/api/v1/territories", headers=world.manager.headers, json={
+        "name": "Stats", "geometry": square, "rep_ids": [str(world.rep.id)]}).json
+    inside = {"lat": 45.2, "lon": 9.2}
+    for status, cadence in (("customer", 30), ("customer", None), ("lead", None)):
+        response = client.post("/api/v1/accounts", headers=world.manager.headers, json={
+            "kind": "company", "status": status, "name": status, "location": inside,
+            "visit_every_days": cadence})
+        assert response.status_code == 201, response.json
+    stats = client.get(f"/api/v1/territories/{territory['id']}/stats", headers=world.manager.headers)
+    assert stats.status_code == 200, stats.json
+    body = stats.json
+    assert body["accounts"]["total"] == 3
+    assert body["accounts"]["by_status"] == {"lead": 1, "prospect": 0, "customer": 2, "inactive": 0}
+    assert body["overdue"] == 1  # the account with a cadence and no visit yet
+    assert [rep["id"] for rep in body["reps"]] == [str(world.rep.id)]
+    other = client.get(f"/api/v1/territories/{territory['id']}/stats", headers=world.other_admin.headers)
+    assert other.status_code == 404
