@@ -66,6 +66,32 @@ def demo_command(seed: int, account_count: int) -> None:
         click.echo(f"  {role:<8} {email}")
 
 
+@click.group("sync")
+def sync_group() -> None:
+    """Offline sync maintenance."""
+
+
+@sync_group.command("prune")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1),
+              help="Keep this many days of change log")
+@with_appcontext
+def sync_prune_command(days: int) -> None:
+    """Drop old change-log rows; phones whose cursor is older re-sync (they get 410)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from fieldsync.auth.models import Organisation
+    from fieldsync.db import utcnow
+    from fieldsync.sync.service import prune_changes
+
+    before = utcnow() - timedelta(days=days)
+    with unit_of_work(db.session):
+        org_ids = list(db.session.execute(select(Organisation.id)).scalars())
+        removed = sum(prune_changes(db.session, org_id=org_id, before=before) for org_id in org_ids)
+    click.echo(json.dumps({"pruned_changes": removed, "before": before.isoformat()}))
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -104,6 +130,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_org_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(sync_group)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
