@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, current_app, g, jsonify
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -237,6 +237,10 @@ def handle_unexpected(error: Exception) -> Response:
     """Log with a correlation id and answer 500 with no internals."""
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    if isinstance(error, RecursionError) and has_request_context() and request.is_json:
+        # The JSON parsers recurse once per nesting level: a body nested ~1,000 deep ends here.
+        log.warning("request body nested too deeply", exc_info=True, extra={"event": "bad_json"})
+        return error_response(400, "bad_request", "Malformed request body: nested too deeply.")
     if isinstance(error, OperationalError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
     ):

@@ -20,6 +20,7 @@ from fieldsync.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from fieldsync.errors import ConflictError
 from fieldsync.extensions import client_address, db, limiter, login_email_key
 from fieldsync.web import auth_settings, current_actor, public
 
@@ -27,10 +28,6 @@ auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="L
 me_blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The caller")
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
 devices_blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="Devices")
-
-
-def _failed_login(response: Any) -> bool:
-    return bool(response.status_code == 401)
 
 
 def _per_account_limit() -> str:
@@ -43,6 +40,13 @@ def _per_ip_limit() -> str:
 
 def _ip_key(prefix: str) -> Any:
     return lambda: f"{prefix}:{client_address()}"
+
+
+def _forgive_attempts() -> None:
+    """The right password was given: clear the attempts counted against this account."""
+    for request_limit in limiter.current_limits:
+        if any(str(arg).startswith("login:") for arg in request_limit.request_args):
+            request_limit.limiter.clear(request_limit.limit, *request_limit.request_args)
 
 
 def _tokens(pair: service.TokenPair) -> dict[str, Any]:
@@ -60,7 +64,10 @@ def _tokens(pair: service.TokenPair) -> dict[str, Any]:
 class Login(MethodView):
     decorators = [
         limiter.limit(_per_ip_limit, key_func=_ip_key("login-ip")),
-        limiter.limit(_per_account_limit, key_func=login_email_key, deduct_when=_failed_login),
+        # Every attempt is counted before the password is checked (an atomic hit): a check
+        # first and a deduction after the response would let parallel guesses all pass.
+        # Proving the password then forgives the account's count (_forgive_attempts).
+        limiter.limit(_per_account_limit, key_func=login_email_key),
     ]
 
     @auth_blp.arguments(LoginSchema)
@@ -73,7 +80,13 @@ class Login(MethodView):
         Returns an access token (short-lived) and a refresh token (single use). Failed attempts
         are limited per account and per IP address.
         """
-        return _tokens(service.login(db.session, auth_settings(), **body))
+        try:
+            pair = service.login(db.session, auth_settings(), **body)
+        except ConflictError:  # raised after the password was verified
+            _forgive_attempts()
+            raise
+        _forgive_attempts()
+        return _tokens(pair)
 
 
 @auth_blp.route("/refresh")

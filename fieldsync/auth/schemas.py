@@ -8,20 +8,40 @@ from marshmallow import validate
 from fieldsync.auth.models import ROLES
 from fieldsync.schemas import LocationPointSchema, StrictSchema
 
-PASSWORD = validate.Length(min=8, max=256)
+
+def _storable(value: str) -> None:
+    """Refuse text a database cannot hold (a NUL, or a lone surrogate: not UTF-8), so such
+    input is a 422 rather than a 500 from the driver or the password hasher."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ma.ValidationError("Not valid Unicode text.") from None
+    if "\x00" in value:
+        raise ma.ValidationError("Must not contain NUL characters.")
+
+
+PASSWORD = [validate.Length(min=8, max=256), _storable]
 
 
 class LoginSchema(StrictSchema):
-    email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=256))
+    email = ma.fields.String(required=True, validate=[validate.Length(min=1, max=254), _storable])
+    password = ma.fields.String(
+        required=True, validate=[validate.Length(min=1, max=256), _storable]
+    )
     device_id = ma.fields.UUID(load_default=None)
-    device_name = ma.fields.String(load_default=None, validate=validate.Length(max=200))
-    platform = ma.fields.String(load_default=None, validate=validate.Length(max=40))
-    app_version = ma.fields.String(load_default=None, validate=validate.Length(max=40))
+    device_name = ma.fields.String(
+        load_default=None, validate=[validate.Length(max=200), _storable]
+    )
+    platform = ma.fields.String(load_default=None, validate=[validate.Length(max=40), _storable])
+    app_version = ma.fields.String(
+        load_default=None, validate=[validate.Length(max=40), _storable]
+    )
 
 
 class RefreshSchema(StrictSchema):
-    refresh_token = ma.fields.String(required=True, validate=validate.Length(min=1, max=512))
+    refresh_token = ma.fields.String(
+        required=True, validate=[validate.Length(min=1, max=512), _storable]
+    )
 
 
 class UserSchema(ma.Schema):
@@ -57,8 +77,8 @@ _SERVER_USER_FIELDS = frozenset({"id", "org_id", "active", "version", "created_a
 class UserCreateSchema(StrictSchema):
     SERVER_FIELDS = _SERVER_USER_FIELDS
 
-    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = ma.fields.Email(required=True, validate=[validate.Length(max=254), _storable])
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), _storable])
     role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
     password = ma.fields.String(required=True, validate=PASSWORD, load_only=True)
     manager_id = ma.fields.UUID(load_default=None, allow_none=True)
@@ -68,8 +88,8 @@ class UserCreateSchema(StrictSchema):
 class UserUpdateSchema(StrictSchema):
     SERVER_FIELDS = _SERVER_USER_FIELDS
 
-    email = ma.fields.Email(validate=validate.Length(max=254))
-    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    email = ma.fields.Email(validate=[validate.Length(max=254), _storable])
+    name = ma.fields.String(validate=[validate.Length(min=1, max=200), _storable])
     role = ma.fields.String(validate=validate.OneOf(ROLES))
     password = ma.fields.String(validate=PASSWORD, load_only=True)
     manager_id = ma.fields.UUID(allow_none=True)

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fieldsync.auth.actor import Actor
@@ -78,6 +79,19 @@ def hash_password(settings: AuthSettings, password: str) -> str:
 
 def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _refresh_mac(settings: AuthSettings, session_id: uuid.UUID, generation: int, nonce: str) -> str:
+    message = f"fieldsync.refresh:{session_id}.{generation}.{nonce}".encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _new_refresh_secret(settings: AuthSettings, session_id: uuid.UUID, generation: int) -> str:
+    """``<nonce>.<mac>``: the MAC proves the server issued the token for this session and
+    generation, so only a real (replayed) token of an older generation counts as a reuse; a
+    forged one naming a session id (which access tokens carry) is merely invalid."""
+    nonce = secrets.token_urlsafe(32)
+    return f"{nonce}.{_refresh_mac(settings, session_id, generation, nonce)}"
 
 
 # Verified against when the email is unknown, so a miss costs as long as a wrong password.
@@ -153,8 +167,11 @@ def add_user(
         home_lat=home_lat,
         home_lon=home_lon,
     )
-    session.add(user)
-    session.flush()  # the caller returns the user with its server-set fields
+    try:
+        with session.begin_nested():  # a concurrent create of the same email loses here
+            session.add(user)
+    except IntegrityError:
+        raise ConflictError(f"A user with email {email} already exists.") from None
     return user
 
 
@@ -187,7 +204,15 @@ def login(
     now = utcnow()
     if device is None:
         device = Device(id=device_id or uuid.uuid4(), org_id=user.org_id, user_id=user.id)
-        session.add(device)
+        try:
+            with session.begin_nested():  # a concurrent login may register the same device_id
+                session.add(device)
+        except IntegrityError:
+            device = session.get(Device, device_id) if device_id else None
+            if device is None or device.user_id != user.id:
+                raise ConflictError(
+                    "This device_id is registered to another user; send a new one."
+                ) from None
     # Logging in again with the password re-activates a revoked phone: the password is the proof.
     device.revoked_at = None
     device.name = device_name or device.name
@@ -201,9 +226,10 @@ def login(
 def _open_session(
     session: Session, settings: AuthSettings, *, user: User, device: Device
 ) -> TokenPair:
-    secret = secrets.token_urlsafe(32)
+    session_id = uuid.uuid4()
+    secret = _new_refresh_secret(settings, session_id, 1)
     auth_session = AuthSession(
-        id=uuid.uuid4(),
+        id=session_id,
         org_id=user.org_id,
         user_id=user.id,
         device_id=device.id,
@@ -235,8 +261,13 @@ def refresh(session: Session, settings: AuthSettings, *, refresh_token: str) -> 
     try:
         raw_id, raw_generation, secret = refresh_token.split(".", 2)
         session_id, generation = uuid.UUID(raw_id), int(raw_generation)
-    except ValueError:
+        nonce, mac = secret.rsplit(".", 1)
+        expected_mac = _refresh_mac(settings, session_id, generation, nonce)
+        issued = hmac.compare_digest(mac.encode(), expected_mac.encode())
+    except ValueError:  # UnicodeEncodeError included (a lone surrogate)
         raise invalid from None
+    if not issued:  # not a token of ours: never a reason to revoke anything
+        raise invalid
     # Row lock: two refreshes racing with the same token must not both succeed.
     auth_session = session.execute(
         select(AuthSession).where(AuthSession.id == session_id).with_for_update()
@@ -255,7 +286,7 @@ def refresh(session: Session, settings: AuthSettings, *, refresh_token: str) -> 
     user, device = _session_user_device(session, auth_session)
     if user is None or device is None:
         raise invalid
-    new_secret = secrets.token_urlsafe(32)
+    new_secret = _new_refresh_secret(settings, auth_session.id, auth_session.generation + 1)
     auth_session.generation += 1
     auth_session.refresh_hash = _hash_secret(new_secret)
     auth_session.refresh_expires_at = utcnow() + timedelta(seconds=settings.refresh_ttl)
