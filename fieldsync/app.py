@@ -47,10 +47,17 @@ class FieldSyncFlask(Flask):
 def _blueprints() -> tuple[Any, ...]:
     from fieldsync.auth.api import blueprints as auth_blueprints
     from fieldsync.geo.api import blueprints as geo_blueprints
+    from fieldsync.geo.geocoding.api import blueprints as geocoding_blueprints
     from fieldsync.portfolio.api import blueprints as portfolio_blueprints
     from fieldsync.sync.api import blueprints as sync_blueprints
 
-    return (*auth_blueprints, *portfolio_blueprints, *geo_blueprints, *sync_blueprints)
+    return (
+        *auth_blueprints,
+        *portfolio_blueprints,
+        *geo_blueprints,
+        *geocoding_blueprints,
+        *sync_blueprints,
+    )
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from fieldsync.db import unit_of_work
 from fieldsync.extensions import db
+from fieldsync.geo.geocoding.cli import geocode_command
 from fieldsync.web import AUTH_SETTINGS_KEY
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -131,6 +132,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(sync_group)
+    app.cli.add_command(geocode_command)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

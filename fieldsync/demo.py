@@ -1,8 +1,10 @@
 """A demo organisation: people, territories and a realistic, deterministic client portfolio.
 
 Everything goes through the service layer (the same write path as REST and sync), so versions,
-territory placement, visit verification and ``last_visit_at`` come out as in production. The
-caller owns the transaction (``fieldsync demo`` wraps the call in a unit of work).
+territory placement, visit verification and ``last_visit_at`` come out as in production.
+Accounts get addresses only; the embedded gazetteer geocodes them as they are written (inline,
+whatever FIELDSYNC_GEOCODER says: a demo never queues hundreds of requests at a public
+service). The caller owns the transaction (``fieldsync demo`` wraps the call in a unit of work).
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ from fieldsync.demo_data import (
     City,
     CountryData,
 )
+from fieldsync.geo.geocoding.pipeline import inline_geocoding
+from fieldsync.geo.geocoding.providers import build_provider
+from fieldsync.geo.geocoding.service import GeocodingService
+from fieldsync.geo.geocoding.settings import GeocodingSettings
 from fieldsync.geo.geometry import KM_PER_DEGREE
 from fieldsync.geo.service import create_territory
 from fieldsync.portfolio.models import Account
@@ -91,10 +97,12 @@ def build_demo(
     if existing is not None:
         return existing
     builder = _Builder(session, settings, random.Random(seed))  # noqa: S311 (reproducible demo data)
-    builder.people()
-    builder.territories()
-    for _ in range(account_count):
-        builder.account()
+    gazetteer = GeocodingService(build_provider(GeocodingSettings(service="offline")))
+    with inline_geocoding(session, gazetteer):
+        builder.people()
+        builder.territories()
+        for _ in range(account_count):
+            builder.account()
     return DemoResult(
         org_id=builder.org_id, accounts=account_count, logins=_logins(builder.logins)
     )
@@ -267,7 +275,6 @@ class _Builder:
         first_name = rng.choice(country.first_names)
         status = rng.choices(STATUSES, weights=STATUS_WEIGHTS)[0]
         cadences, weights = CADENCES[status]
-        lat, lon = jitter(rng, city.lat, city.lon, 4.0 if city.weight >= 5 else 2.0)
         street = country.street_format.format(
             street=rng.choice(country.streets), n=rng.randint(1, 180)
         )
@@ -276,7 +283,6 @@ class _Builder:
             "status": status,
             "address": {"street": street, "postal_code": rng.choice(city.postal_codes),
                         "city": city.name, "region": city.region, "country": country.code},
-            "location": {"lat": lat, "lon": lon, "precision": "street", "source": "manual"},
             "phone": landline(rng, country.code, city.area_code),
             "visit_every_days": rng.choices(cadences, weights=weights)[0],
             "contact_preference": rng.choice(("visit", "visit", "phone", "email", "sms")),
@@ -373,7 +379,7 @@ class _Builder:
         data: dict[str, Any] = {"account_id": account.id, "kind": kind, "occurred_at": occurred_at}
         if contact_ids and kind in ("visit", "call", "email"):
             data["contact_id"] = rng.choice(contact_ids)
-        if kind == "visit":
+        if kind == "visit" and account.lat is not None:
             far = rng.random() < 0.07  # a few check-ins far from the shop, for the verification
             radius = rng.uniform(0.8, 3.0) if far else rng.uniform(0.0, 0.08)
             duration = rng.choice((15, 20, 30, 45, 60))

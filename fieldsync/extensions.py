@@ -22,7 +22,7 @@ class FieldSyncApi(Api):
 
     ERROR_SCHEMA = ErrorBodySchema
 
-    def handle_http_exception(self, error: Any) -> Any:  # noqa: D102 - see errors.py
+    def handle_http_exception(self, error: Any) -> Any:
         return handle_http_exception(error)
 
 

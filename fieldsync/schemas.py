@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import marshmallow as ma
 from marshmallow import validate
 
-from fieldsync.errors import ValidationError
+from fieldsync.exceptions import ValidationError
 
 # ISO 3166-1 alpha-2, officially assigned codes.
 ISO_COUNTRIES = frozenset(

@@ -45,6 +45,9 @@ TEST_SETTINGS = {
     "ARGON2_MEMORY_COST": 1024,
     "ARGON2_PARALLELISM": 1,
     "LOG_LEVEL": "WARNING",
+    # Keep geocoding a queue (accounts stay "pending" until `fieldsync geocode`) so its states
+    # are observable; tests/geo switch the embedded default (inline) back on where they test it.
+    "GEOCODE_INLINE": False,
 }
 
 

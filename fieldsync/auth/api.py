@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from fieldsync.auth import service
+from fieldsync.auth.models import Device
 from fieldsync.auth.schemas import (
     DeviceListSchema,
     LoginSchema,
@@ -22,6 +23,7 @@ from fieldsync.auth.schemas import (
 )
 from fieldsync.errors import ConflictError
 from fieldsync.extensions import client_address, db, limiter, login_email_key
+from fieldsync.sync.service import device_lags
 from fieldsync.web import auth_settings, current_actor, public
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login sessions")
@@ -160,11 +162,14 @@ class UserById(MethodView):
 class Devices(MethodView):
     @devices_blp.response(200, DeviceListSchema)
     def get(self) -> dict[str, Any]:
-        """Registered devices with their last push and pull."""
-        return {
-            "items": service.list_devices(db.session, actor=current_actor()),
-            "next_cursor": None,
-        }
+        """Registered devices with their last push and pull, last changeset and cursor lag."""
+        devices = service.list_devices(db.session, actor=current_actor())
+        lags = device_lags(db.session, devices)
+        items = [
+            {**{c.key: getattr(d, c.key) for c in Device.__table__.columns}, "cursor_lag": lags[d.id]}
+            for d in devices
+        ]
+        return {"items": items, "next_cursor": None}
 
 
 @devices_blp.route("/<uuid:device_id>")

@@ -107,6 +107,14 @@ class DeviceSchema(ma.Schema):
     last_push_at = ma.fields.DateTime(allow_none=True)
     last_pull_at = ma.fields.DateTime(allow_none=True)
     last_changeset_id = ma.fields.UUID(allow_none=True)
+    cursor_lag = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "Changes in the organisation since the device's last complete pull "
+            "(null: never pulled). A growing lag with an old last_pull_at is a phone that "
+            "stopped syncing."
+        },
+    )
     created_at = ma.fields.DateTime()
 
 

@@ -21,7 +21,7 @@ from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import ROLES, AuthSession, Device, Organisation, User
 from fieldsync.auth.scope import team_user_ids
 from fieldsync.db import utcnow
-from fieldsync.errors import (
+from fieldsync.exceptions import (
     ConflictError,
     ForbiddenError,
     NotFoundError,

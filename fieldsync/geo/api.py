@@ -66,7 +66,9 @@ class TerritoryById(MethodView):
     @territories_blp.response(200, TerritorySchema)
     def get(self, territory_id: uuid.UUID) -> Any:
         """One territory."""
-        territory = service.get_territory(db.session, actor=current_actor(), territory_id=territory_id)
+        territory = service.get_territory(
+            db.session, actor=current_actor(), territory_id=territory_id
+        )
         return _with_reps([territory])[0], 200, etag_headers(territory.version)
 
     @territories_blp.arguments(TerritoryWriteSchema(partial=True))

@@ -50,7 +50,9 @@ def _check_rings(rings: Any, where: str) -> None:
         for p, position in enumerate(ring):
             _check_position(position, f"{ring_where} position {p}")
         if list(ring[0][:2]) != list(ring[-1][:2]):
-            raise GeometryError(f"{ring_where}: not closed (the last position must repeat the first).")
+            raise GeometryError(
+                f"{ring_where}: not closed (the last position must repeat the first)."
+            )
 
 
 def _flat(coordinates: Any) -> Any:
@@ -81,7 +83,9 @@ def parse_territory_geometry(geojson: Any) -> BaseGeometry:
         raise GeometryError("the shape has no area (its positions are all on one line or point).")
     if not shapely.is_valid(geometry):
         reason = shapely.is_valid_reason(geometry)
-        raise GeometryError(f"invalid shape: {reason} (rings must not cross themselves or each other).")
+        raise GeometryError(
+            f"invalid shape: {reason} (rings must not cross themselves or each other)."
+        )
     if geometry.area <= 0:
         raise GeometryError("the shape has no area.")
     return geometry

@@ -9,13 +9,13 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, delete, event, func, or_, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import User
 from fieldsync.db import utcnow
-from fieldsync.errors import (
+from fieldsync.exceptions import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
@@ -25,7 +25,7 @@ from fieldsync.errors import (
 from fieldsync.geo.geometry import GeometryError, area_km2, haversine_km, parse_territory_geometry
 from fieldsync.geo.models import Territory, TerritoryRep
 from fieldsync.portfolio.models import Account
-from fieldsync.records import mark_written
+from fieldsync.records import Write, mark_written, on_record_written
 from fieldsync.schemas import decode_cursor, encode_cursor
 
 # --- placement -------------------------------------------------------------------------------
@@ -82,12 +82,49 @@ def build_placement_index(session: Session, org_id: uuid.UUID) -> PlacementIndex
     return PlacementIndex(polygons=polygons, postal=postal)
 
 
+INDEXES_KEY = "fieldsync.placement_indexes"
+
+
+def placement_index(session: Session, org_id: uuid.UUID) -> PlacementIndex:
+    """The organisation's index, built once per transaction rather than once per account.
+
+    Forgotten whenever a territory is written (``records.mark_written``) and at every commit
+    and rollback, a savepoint's included: the next account write builds it again from what the
+    database then holds. (Like every read of a transaction, it does not see territories that
+    other transactions commit while it runs; their own re-placement covers what they commit.)
+    """
+    indexes: dict[uuid.UUID, PlacementIndex] = session.info.setdefault(INDEXES_KEY, {})
+    index = indexes.get(org_id)
+    if index is None:
+        index = indexes[org_id] = build_placement_index(session, org_id)
+    return index
+
+
+def forget_placement_indexes(session: Session, *_: Any) -> None:
+    session.info.pop(INDEXES_KEY, None)
+
+
+def _forget_on_territory_write(session: Session, write: Write) -> None:
+    if write.entity == "territories":
+        forget_placement_indexes(session)
+
+
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the transaction, not a savepoint (those commit often)
+        forget_placement_indexes(session)
+
+
+on_record_written(_forget_on_territory_write)
+event.listen(Session, "after_transaction_end", _forget_at_the_end)
+event.listen(Session, "after_soft_rollback", forget_placement_indexes)  # savepoints too
+
+
 def place_account(session: Session, account: Account, index: PlacementIndex | None = None) -> bool:
     """Set the account's territory from its location and postal code; True if it changed.
 
     The caller records the write (the account is being written anyway).
     """
-    index = index or build_placement_index(session, account.org_id)
+    index = index or placement_index(session, account.org_id)
     territory_id = index.territory_for(
         account.lat, account.lon, account.country, account.postal_code
     )
@@ -180,8 +217,10 @@ def get_territory(session: Session, *, actor: Actor, territory_id: uuid.UUID) ->
     territory = session.get(Territory, territory_id)
     if territory is None or territory.org_id != actor.org_id or territory.deleted_at is not None:
         raise NotFoundError("Territory not found.")
-    if actor.is_rep and actor.user_id not in territory_rep_ids(session, [territory.id])[territory.id]:
-        raise NotFoundError("Territory not found.")
+    if actor.is_rep:
+        reps = territory_rep_ids(session, [territory.id])[territory.id]
+        if actor.user_id not in reps:
+            raise NotFoundError("Territory not found.")
     return territory
 
 
@@ -341,7 +380,7 @@ def verify_check_in(account: Account, fix: dict[str, Any] | None) -> dict[str, A
     if not fix or account.lat is None or account.lon is None:
         return {"status": "unverified", "distance_m": None}
     distance_m = haversine_km(fix["lat"], fix["lon"], account.lat, account.lon) * 1000
-    slack = PRECISION_SLACK_M.get(account.location_precision or "", None)
+    slack = PRECISION_SLACK_M.get(account.location_precision or "")
     if slack is None:  # region-level or unknown precision proves nothing
         return {"status": "unverified", "distance_m": round(distance_m, 1)}
     accuracy = min(float(fix.get("accuracy_m") or 0), MAX_FIX_ACCURACY_M)

@@ -36,6 +36,7 @@ class Account(SyncedRecordMixin, Base):
         Index("ix_accounts_org_territory", "org_id", "territory_id"),
         Index("ix_accounts_org_owner", "org_id", "owner_id"),
         Index("ix_accounts_org_visit_due", "org_id", "visit_due_at"),
+        Index("ix_accounts_geocode_due", "geocode_status", "geocode_next_attempt_at"),
     )
 
     kind: Mapped[str] = mapped_column(String(16))
@@ -64,6 +65,9 @@ class Account(SyncedRecordMixin, Base):
     location_source: Mapped[str | None] = mapped_column(String(16))
     geocode_status: Mapped[str | None] = mapped_column(String(16))
     geocode_error: Mapped[str | None] = mapped_column(String(300))
+    # Server-internal, never on the wire: a provider outage backs off per account.
+    geocode_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    geocode_next_attempt_at: Mapped[datetime | None]
     territory_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("territories.id"))
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     tags: Mapped[list[Any] | None]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -39,9 +41,60 @@ def required_text(max_length: int) -> ma.fields.String:
     return ma.fields.String(required=True, validate=validate.Length(min=1, max=max_length))
 
 
+def _storable_instant(value: datetime) -> None:
+    """Refuse what cannot be stored in UTC (e.g. 9999-12-31T23:59-05:00 overflows)."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ma.ValidationError("Out of the range of representable instants.") from None
+
+
 def when(**kwargs: Any) -> ma.fields.AwareDateTime:
     """An ISO 8601 instant that must carry its zone."""
-    return ma.fields.AwareDateTime(format="iso", **kwargs)
+    return ma.fields.AwareDateTime(format="iso", validate=_storable_instant, **kwargs)
+
+
+def _unstorable(value: Any) -> bool:
+    """Text no database can keep: a NUL (PostgreSQL text and JSONB refuse it) or a lone
+    surrogate (not UTF-8), anywhere in a JSON value."""
+    if isinstance(value, str):
+        return "\x00" in value or (not value.isascii() and _not_utf8(value))
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
+def _not_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class StorableText:
+    """Schema mixin: refuse unstorable text by field name (a 422, not a 500 from the driver)."""
+
+    @ma.pre_load
+    def _refuse_unstorable_text(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, Mapping):  # a dict, or webargs' proxy of the query string
+            bad = [str(name) for name, value in data.items()
+                   if _unstorable(name) or _unstorable(value)]  # fmt: skip
+            if bad:
+                message = "Text must not contain NUL characters or lone surrogates."
+                raise ma.ValidationError({name: [message] for name in bad})
+        return data
+
+
+class WholeNumber(ma.fields.Integer):
+    """An integer that refuses 2.5 (marshmallow's Integer silently truncates it to 2)."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
 
 
 # --- nested values ---------------------------------------------------------------------------
@@ -55,7 +108,19 @@ class AddressSchema(StrictSchema):
     country = CountryCode(allow_none=True)
 
 
-class LocationInputSchema(StrictSchema):
+class WholePointSchema(StrictSchema):
+    """A point whose lat and lon stay required inside a PATCH (``partial=True`` propagates to
+    nested schemas, which would let ``{"lon": 9.2}`` through)."""
+
+    @ma.validates_schema
+    def _require_lat_lon(self, data: dict[str, Any], **kwargs: Any) -> None:
+        missing = [name for name in ("lat", "lon") if name not in data]
+        if missing:
+            raise ma.ValidationError({name: ["Missing data for required field."]
+                                      for name in missing})  # fmt: skip
+
+
+class LocationInputSchema(WholePointSchema):
     """A pin set by a person; ``source: geocoder`` belongs to the server."""
 
     lat = ma.fields.Float(required=True, validate=validate.Range(-90, 90))
@@ -80,7 +145,7 @@ class ConsentSchema(StrictSchema):
     updated_at = when(allow_none=True)
 
 
-class GpsFixSchema(StrictSchema):
+class GpsFixSchema(WholePointSchema):
     lat = ma.fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = ma.fields.Float(required=True, validate=validate.Range(-180, 180))
     at = when(allow_none=True)
@@ -143,7 +208,7 @@ ACCOUNT_SERVER_FIELDS = COMMON_SERVER_FIELDS | {
 }
 
 
-class AccountWriteSchema(StrictSchema):
+class AccountWriteSchema(StorableText, StrictSchema):
     SERVER_FIELDS = ACCOUNT_SERVER_FIELDS | {"id"}
 
     kind = ma.fields.String(required=True, validate=validate.OneOf(ACCOUNT_KINDS))
@@ -160,7 +225,7 @@ class AccountWriteSchema(StrictSchema):
     vat_number = text(40)
     legal_form = text(60)
     annual_revenue = ma.fields.Float(allow_none=True, validate=validate.Range(0, 1e15))
-    employees = ma.fields.Integer(allow_none=True, validate=validate.Range(0, 10_000_000))
+    employees = WholeNumber(allow_none=True, validate=validate.Range(0, 10_000_000))
     address = ma.fields.Nested(AddressSchema, allow_none=True)
     location = ma.fields.Nested(LocationInputSchema, allow_none=True)
     owner_id = ma.fields.UUID(allow_none=True)
@@ -173,7 +238,7 @@ class AccountWriteSchema(StrictSchema):
     contact_preference = ma.fields.String(
         allow_none=True, validate=validate.OneOf(CONTACT_PREFERENCES)
     )
-    visit_every_days = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 3650))
+    visit_every_days = WholeNumber(allow_none=True, validate=validate.Range(1, 3650))
     opening_hours = ma.fields.Dict(allow_none=True, validate=validate_opening_hours)
     consent = ma.fields.Nested(ConsentSchema, allow_none=True)
     notes = text(20_000)
@@ -226,7 +291,7 @@ class AccountSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class AccountQueryArgsSchema(PageArgsSchema):
+class AccountQueryArgsSchema(StorableText, PageArgsSchema):
     status = ma.fields.String(validate=validate.OneOf(ACCOUNT_STATUSES))
     kind = ma.fields.String(validate=validate.OneOf(ACCOUNT_KINDS))
     territory_id = ma.fields.UUID()
@@ -259,7 +324,7 @@ def parse_near(value: str) -> tuple[float, float]:
 # --- contacts --------------------------------------------------------------------------------
 
 
-class ContactWriteSchema(StrictSchema):
+class ContactWriteSchema(StorableText, StrictSchema):
     SERVER_FIELDS = COMMON_SERVER_FIELDS | {"id"}
 
     account_id = ma.fields.UUID(required=True)
@@ -292,7 +357,7 @@ class ContactSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class ContactQueryArgsSchema(PageArgsSchema):
+class ContactQueryArgsSchema(StorableText, PageArgsSchema):
     account_id = ma.fields.UUID()
     q = ma.fields.String(validate=validate.Length(min=1, max=200))
 
@@ -303,14 +368,14 @@ class ContactQueryArgsSchema(PageArgsSchema):
 INTERACTION_SERVER_FIELDS = COMMON_SERVER_FIELDS | {"user_id", "verification"}
 
 
-class InteractionWriteSchema(StrictSchema):
+class InteractionWriteSchema(StorableText, StrictSchema):
     SERVER_FIELDS = INTERACTION_SERVER_FIELDS | {"id"}
 
     account_id = ma.fields.UUID(required=True)
     contact_id = ma.fields.UUID(allow_none=True)
     kind = ma.fields.String(required=True, validate=validate.OneOf(INTERACTION_KINDS))
     occurred_at = when(required=True)
-    duration_minutes = ma.fields.Integer(allow_none=True, validate=validate.Range(0, 24 * 60))
+    duration_minutes = WholeNumber(allow_none=True, validate=validate.Range(0, 24 * 60))
     outcome = text(2000)
     report = text(50_000)
     check_in = ma.fields.Nested(GpsFixSchema, allow_none=True)
@@ -342,7 +407,7 @@ class InteractionSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class InteractionQueryArgsSchema(PageArgsSchema):
+class InteractionQueryArgsSchema(StorableText, PageArgsSchema):
     account_id = ma.fields.UUID()
     user_id = ma.fields.UUID()
     kind = ma.fields.String(validate=validate.OneOf(INTERACTION_KINDS))
@@ -354,7 +419,7 @@ class InteractionQueryArgsSchema(PageArgsSchema):
 # --- tasks -----------------------------------------------------------------------------------
 
 
-class TaskWriteSchema(StrictSchema):
+class TaskWriteSchema(StorableText, StrictSchema):
     SERVER_FIELDS = COMMON_SERVER_FIELDS | {"id", "created_by"}
 
     account_id = ma.fields.UUID(allow_none=True)
@@ -388,7 +453,7 @@ class TaskSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class TaskQueryArgsSchema(PageArgsSchema):
+class TaskQueryArgsSchema(StorableText, PageArgsSchema):
     account_id = ma.fields.UUID()
     assignee_id = ma.fields.UUID()
     done = ma.fields.Boolean()

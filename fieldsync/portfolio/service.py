@@ -9,19 +9,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import User
 from fieldsync.auth.scope import record_condition, scoped_select
 from fieldsync.db import utcnow
-from fieldsync.errors import ConflictError, NotFoundError, PreconditionFailedError, ValidationError
+from fieldsync.exceptions import (
+    ConflictError,
+    NotFoundError,
+    PreconditionFailedError,
+    ValidationError,
+)
+from fieldsync.geo.geocoding.pipeline import queue_geocoding
 from fieldsync.geo.geometry import KM_PER_DEGREE
 from fieldsync.geo.service import place_account, verify_check_in
+from fieldsync.portfolio.batch import current_batch
 from fieldsync.portfolio.models import Account, Contact, Interaction, Task
 from fieldsync.records import mark_written
 from fieldsync.schemas import decode_cursor, encode_cursor
@@ -82,10 +90,16 @@ def _assign(record: Any, data: dict[str, Any], names: tuple[str, ...]) -> set[st
     return changed
 
 
+def _get(session: Session, actor: Actor, model: type[Any], record_id: Any) -> Any:
+    """``session.get``, from memory inside a write batch (a pushed changeset)."""
+    batch = current_batch(session, actor)
+    return batch.find(session, model, record_id) if batch else session.get(model, record_id)
+
+
 def _check_user(session: Session, actor: Actor, user_id: uuid.UUID | None, field: str) -> None:
     if user_id is None:
         return
-    user = session.get(User, user_id)
+    user = _get(session, actor, User, user_id)
     if user is None or user.org_id != actor.org_id or not user.active:
         raise ValidationError(
             f"{field} does not name a user of the organisation.",
@@ -95,9 +109,17 @@ def _check_user(session: Session, actor: Actor, user_id: uuid.UUID | None, field
 
 def visible_account(session: Session, actor: Actor, account_id: uuid.UUID, field: str) -> Account:
     """The live account a child record points to, if the actor may see it (else 422)."""
-    account = session.execute(
-        scoped_select(session, actor, Account).where(Account.id == account_id)
-    ).scalar_one_or_none()
+    batch = current_batch(session, actor)
+    if batch is not None:
+        account = batch.find(session, Account, account_id)
+        if account is not None and (
+            account.deleted_at is not None or not batch.sees(session, Account, account)
+        ):
+            account = None
+    else:
+        account = session.execute(
+            scoped_select(session, actor, Account).where(Account.id == account_id)
+        ).scalar_one_or_none()
     if account is None:
         raise ValidationError(
             f"{field} does not name an account you can see.", fields={field: ["Unknown account."]}
@@ -135,6 +157,8 @@ def _apply_account(
         account.geocode_status = "pending" if account.address else None
         account.geocode_error = None
         changed.add("geocode_status")
+    if "geocode_status" in changed and account.geocode_status == "pending":
+        changed |= queue_geocoding(session, account)  # inline when the session enables it
     if changed & {"location", "address"} and place_account(session, account):
         changed.add("territory_id")
     if changed & {"visit_every_days"} or creating:
@@ -194,10 +218,14 @@ def _apply_interaction(
 ) -> set[str]:
     previous_account_id = interaction.account_id
     account_id = data.get("account_id", interaction.account_id)
-    account = visible_account(session, actor, account_id, "account_id")
+    if creating or account_id != interaction.account_id:
+        account = visible_account(session, actor, account_id, "account_id")
+    else:  # staying on its account, which may have been deleted since (history is kept)
+        account = _get(session, actor, Account, account_id)
+        assert account is not None  # a foreign key
     contact_id = data.get("contact_id", interaction.contact_id)
     if contact_id is not None and ("contact_id" in data or "account_id" in data):
-        contact = session.get(Contact, contact_id)
+        contact = _get(session, actor, Contact, contact_id)
         if contact is None or contact.account_id != account_id or contact.deleted_at is not None:
             raise ValidationError(
                 "contact_id must name a contact of the same account.",
@@ -209,7 +237,9 @@ def _apply_interaction(
     if creating or changed & {"check_in", "account_id"}:
         _verify(interaction, account)
         changed.add("verification")
-    if changed & {"kind", "occurred_at", "account_id"}:
+    if creating:
+        _note_new_visit(session, account, interaction)
+    elif changed & {"kind", "occurred_at", "account_id"}:
         session.flush()  # the aggregate below must see this interaction
         refresh_last_visit(session, account)
         if previous_account_id and previous_account_id != account.id:
@@ -217,6 +247,19 @@ def _apply_interaction(
             if previous is not None:
                 refresh_last_visit(session, previous)
     return changed
+
+
+def _note_new_visit(session: Session, account: Account, interaction: Interaction) -> None:
+    """What ``refresh_last_visit`` computes after a new interaction, without its query: the
+    latest live visit is the new one if it is a visit later than ``last_visit_at`` (which is
+    the latest of the others: every write of an interaction keeps it so)."""
+    if interaction.kind != "visit" or interaction.deleted_at is not None:
+        return
+    occurred = interaction.occurred_at.astimezone(UTC)  # as the column reads it back
+    if account.last_visit_at is None or occurred > account.last_visit_at:
+        account.last_visit_at = occurred
+        _refresh_visit_due(account)
+        mark_written(session, "accounts", account, {"last_visit_at", "visit_due_at"})
 
 
 def _verify(interaction: Interaction, account: Account) -> None:
@@ -268,6 +311,14 @@ def get_record(
 ) -> Any:
     """One record the actor may see, or NotFound (also for other organisations)."""
     model = MODELS[entity]
+    batch = current_batch(session, actor)
+    if batch is not None:
+        record = batch.find(session, model, record_id)
+        if record is None or not batch.sees(session, model, record) or (
+            record.deleted_at is not None and not include_deleted
+        ):
+            raise NotFoundError(f"{LABELS[entity]} not found.")
+        return record
     record = session.execute(
         scoped_select(session, actor, model, include_deleted=include_deleted).where(
             model.id == record_id
@@ -278,22 +329,35 @@ def get_record(
     return record
 
 
-def create_record(session: Session, *, actor: Actor, entity: str, data: dict[str, Any]) -> Any:
-    """Create a record with a client-chosen id (or a new one)."""
+def create_record(
+    session: Session,
+    *,
+    actor: Actor,
+    entity: str,
+    data: dict[str, Any],
+    edited_at: datetime | None = None,
+) -> Any:
+    """Create a record with a client-chosen id (or a new one).
+
+    ``edited_at`` is when the edit was really made (an offline phone's corrected clock).
+    """
     model = MODELS[entity]
     record_id = data.get("id") or uuid.uuid4()
-    if session.get(model, record_id) is not None:
+    if _get(session, actor, model, record_id) is not None:
         raise ConflictError(f"{LABELS[entity]} id {record_id} is already used.")
     record = model(id=record_id, org_id=actor.org_id, version=1)
     now = utcnow()
     record.created_at = now
     if entity == "accounts":
         record.created_by = actor.user_id
-        if "owner_id" not in data and not actor.is_admin:
+        if data.get("owner_id") is None and not actor.is_admin:  # null names no other owner
             data = {**data, "owner_id": actor.user_id}
     session.add(record)
-    fields = APPLIERS[entity](session, actor, record, data, True)
-    mark_written(session, entity, record, fields, created=True, now=now)
+    # The appliers query (visibility, placement) before every column is set: an autoflush
+    # would insert the half-built row and break its NOT NULL columns.
+    with session.no_autoflush:
+        fields = APPLIERS[entity](session, actor, record, data, True)
+    mark_written(session, entity, record, fields, created=True, now=now, edited_at=edited_at)
     session.flush()  # surface constraint errors here, not at commit
     return record
 
@@ -306,6 +370,7 @@ def update_record(
     record_id: uuid.UUID,
     data: dict[str, Any],
     expected_version: int | None = None,
+    edited_at: datetime | None = None,
 ) -> Any:
     """Apply a partial change; a stale ``expected_version`` is a 412 and writes nothing."""
     record = get_record(session, actor=actor, entity=entity, record_id=record_id)
@@ -313,9 +378,16 @@ def update_record(
         raise PreconditionFailedError(
             f"{LABELS[entity]} is at version {record.version}, not {expected_version}."
         )
-    fields = APPLIERS[entity](session, actor, record, data, False)
+    account_before = getattr(record, "account_id", None) if entity != "accounts" else None
+    # As in create_record: the appliers check references (owner, assignee) with queries after
+    # assigning them; an autoflush would hit the foreign key first (a 500, not a 422).
+    with session.no_autoflush:
+        fields = APPLIERS[entity](session, actor, record, data, False)
     if fields:
-        mark_written(session, entity, record, fields)
+        moved_from = account_before if "account_id" in fields else None
+        mark_written(
+            session, entity, record, fields, edited_at=edited_at, moved_from=moved_from
+        )
         session.flush()
     return record
 
@@ -327,6 +399,7 @@ def delete_record(
     entity: str,
     record_id: uuid.UUID,
     expected_version: int | None = None,
+    edited_at: datetime | None = None,
 ) -> Any:
     """Soft-delete: the tombstone stays so phones learn of it. Children are kept."""
     record = get_record(session, actor=actor, entity=entity, record_id=record_id)
@@ -335,7 +408,7 @@ def delete_record(
             f"{LABELS[entity]} is at version {record.version}, not {expected_version}."
         )
     record.deleted_at = utcnow()
-    mark_written(session, entity, record, {"deleted_at"})
+    mark_written(session, entity, record, {"deleted_at"}, edited_at=edited_at)
     if entity == "interactions" and record.kind == "visit":
         session.flush()
         account = session.get(Account, record.account_id)
@@ -349,7 +422,9 @@ def delete_record(
 
 def _contains_tag(session: Session, tag: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
-        return Account.tags.contains([tag])
+        # The column's Python type is generic JSON (JSONB is a dialect variant), whose
+        # ``contains`` is a string LIKE: ask for JSONB containment (``@>``) explicitly.
+        return type_coerce(Account.tags, JSONB).contains([tag])
     each = func.json_each(Account.tags).table_valued("value")
     return exists(select(1).select_from(each).where(each.c.value == tag))
 
@@ -400,9 +475,13 @@ def child_filters(entity: str, args: dict[str, Any]) -> list[ColumnElement[bool]
     """Conditions for the contact, interaction and task lists."""
     model = MODELS[entity]
     conditions: list[ColumnElement[bool]] = []
-    for name in ("account_id", "user_id", "kind", "assignee_id", "done"):
+    for name in ("account_id", "user_id", "kind", "assignee_id"):
         if args.get(name) is not None and hasattr(model, name):
             conditions.append(getattr(model, name) == args[name])
+    if entity == "tasks" and args.get("done") is not None:
+        # A task never marked (done null) is open.
+        open_task = or_(Task.done.is_(False), Task.done.is_(None))
+        conditions.append(Task.done.is_(True) if args["done"] else open_task)
     if entity == "interactions":
         if args.get("verification"):
             conditions.append(Interaction.verification_status == args["verification"])

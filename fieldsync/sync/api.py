@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -43,7 +43,12 @@ def body_at_most(limit: int) -> Callable[[Callable[..., Any]], Callable[..., Any
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if (request.content_length or 0) > limit:
+            length = request.content_length
+            if length is None:
+                # Chunked transfer: no Content-Length to trust. Read the body (bounded by
+                # MAX_CONTENT_LENGTH, cached for the JSON parser) and measure it.
+                length = len(request.get_data(cache=True))
+            if length > limit:
                 raise PayloadTooLargeError(f"A changeset is at most {limit // (1024 * 1024)} MB.")
             return view(*args, **kwargs)
 
@@ -86,7 +91,7 @@ class Pull(MethodView):
     @sync_blp.arguments(PullArgsSchema, location="query")
     @sync_blp.response(200, PullResultSchema)
     @sync_blp.alt_response(410, description="Cursor expired: push, then pull without a cursor")
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Response:
         """The device's scope: whole without a cursor, changes since it with one.
 
         Pull again while `has_more`. Accounts come first, then contacts, tasks and plans, then
@@ -103,7 +108,9 @@ class Pull(MethodView):
             limit=args["limit"],
             checksum=args["checksum"],
         )
-        return service.page_payload(db.session, page)
+        # Already in its wire form (records by ``serialise``, ids as strings): sent as it is
+        # rather than dumped again field by field through PullResultSchema, which documents it.
+        return jsonify(service.page_payload(db.session, page))
 
 
 @conflicts_blp.route("")

@@ -15,9 +15,11 @@ the highest ``seq`` read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import event, func, insert, literal_column, select
 from sqlalchemy.orm import Session
 
 from fieldsync.records import Write, on_record_written
@@ -32,23 +34,72 @@ def _account_of(write: Write) -> Any:
     return getattr(write.record, "account_id", None)
 
 
+def _txid(session: Session) -> Any:
+    """The writing transaction's id (PostgreSQL), as SQL evaluated by the INSERT."""
+    if session.get_bind().dialect.name == "postgresql":
+        return literal_column("pg_current_xact_id()::text::bigint")
+    return None
+
+
 def record_change(session: Session, write: Write) -> None:
     """Append the write to the change log, in the writer's transaction."""
-    txid: Any = None
-    if session.get_bind().dialect.name == "postgresql":
-        txid = literal_column("pg_current_xact_id()::text::bigint")
-    session.add(
-        Change(
-            org_id=write.record.org_id,
-            entity=write.entity,
-            record_id=write.record.id,
-            account_id=_account_of(write),
-            prev_account_id=write.moved_from,
-            version=write.record.version,
-            txid=txid,
-            changed_at=write.record.updated_at,
-        )
-    )
+    row = {
+        "org_id": write.record.org_id,
+        "entity": write.entity,
+        "record_id": write.record.id,
+        "account_id": _account_of(write),
+        "prev_account_id": write.moved_from,
+        "version": write.record.version,
+        "changed_at": write.record.updated_at,
+    }
+    deferred: list[tuple[Any, dict[str, Any]]] | None = session.info.get(DEFERRED_KEY)
+    if deferred is not None:
+        # Inside ``deferred_changes``: noted with the (sub)transaction that wrote it.
+        real = session if isinstance(session, Session) else session()  # a scoped_session
+        deferred.append((real.get_nested_transaction() or real.get_transaction(), row))
+        return
+    session.add(Change(**row, txid=_txid(session)))
+
+
+# --- many writes, one insert -----------------------------------------------------------------
+
+DEFERRED_KEY = "fieldsync.deferred_changes"
+
+
+@contextmanager
+def deferred_changes(session: Session) -> Iterator[None]:
+    """Collect the change-log rows of the block's writes and insert them in one statement when
+    it ends, in the order of the writes (a pushed changeset: one round trip, not hundreds).
+
+    The rows are part of the same transaction as the writes, before it commits, as
+    ``record_change`` would have added them; those of writes that a savepoint rolled back are
+    dropped with them (see ``_drop_rolled_back``). A block that raises inserts nothing.
+    """
+    rows: list[tuple[Any, dict[str, Any]]] = []
+    session.info[DEFERRED_KEY] = rows
+    try:
+        yield
+    finally:
+        session.info.pop(DEFERRED_KEY, None)
+    if rows:
+        statement = insert(Change.__table__).values(txid=_txid(session))
+        session.execute(statement, [row for _, row in rows])
+
+
+def _within(transaction: Any, ancestor: Any) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    """A rolled-back (sub)transaction takes its deferred change-log rows with it."""
+    rows: list[tuple[Any, dict[str, Any]]] | None = session.info.get(DEFERRED_KEY)
+    if rows:
+        rows[:] = [item for item in rows if not _within(item[0], previous_transaction)]
 
 
 def install() -> None:

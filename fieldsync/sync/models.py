@@ -27,6 +27,8 @@ class Change(Base):
         Index("ix_changes_org_seq", "org_id", "seq"),
         Index("ix_changes_org_txid", "org_id", "txid"),
         Index("ix_changes_account", "account_id"),
+        # Never reuse a sequence number on SQLite, even after the newest rows are pruned.
+        {"sqlite_autoincrement": True},
     )
 
     seq: Mapped[int] = mapped_column(BigSeq, primary_key=True, autoincrement=True)

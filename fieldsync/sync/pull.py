@@ -23,17 +23,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import Device
 from fieldsync.auth.scope import account_condition, record_condition
 from fieldsync.db import utcnow
-from fieldsync.errors import GoneError, ValidationError
+from fieldsync.exceptions import GoneError, ValidationError
 from fieldsync.geo.models import Territory, TerritoryRep
 from fieldsync.portfolio.models import Account, Contact, Interaction, Task
 from fieldsync.schemas import decode_cursor, encode_cursor
+from fieldsync.sync import serialise
 from fieldsync.sync.changelog import current_watermark
 from fieldsync.sync.models import Change, DeviceScope, SyncHorizon
 
@@ -42,6 +56,8 @@ ROOT_MODELS: dict[str, type[Any]] = {"territories": Territory, "accounts": Accou
 CHILD_MODELS: dict[str, type[Any]] = {"contacts": Contact, "tasks": Task, "interactions": Interaction}
 MODELS: dict[str, type[Any]] = {**ROOT_MODELS, **CHILD_MODELS}
 CURSOR_VERSION = 1
+# Accounts whose children one query of a child phase reads (an IN list of their ids).
+ROOT_BATCH = 500
 
 
 @dataclass
@@ -56,13 +72,19 @@ class Sweep:
     next_watermark: int = 0  # where the next sweep starts
     phase: int = 0
     key: str | None = None
+    # Phases known at the start of the sweep to have nothing to send (bit i: PHASES[i]), such
+    # as the children of entered accounts when none entered: an incremental pull skips them.
+    idle: int = 0
+    # Highest change seq when the sweep began: what "delivered up to" means for the lag that
+    # admins see (the watermark itself may trail behind other transactions on PostgreSQL).
+    seq_mark: int = 0
 
     def encode(self) -> str:
         return encode_cursor(
             {
                 "v": CURSOR_VERSION, "d": str(self.device_id), "g": self.acked,
                 "s": self.generation, "x": self.sweep_id, "w": self.watermark,
-                "n": self.next_watermark, "p": self.phase, "k": self.key,
+                "n": self.next_watermark, "p": self.phase, "k": self.key, "m": self.idle, "q": self.seq_mark,
             }  # fmt: skip
         )
 
@@ -96,35 +118,65 @@ def _decode(cursor: str | None, actor: Actor) -> Sweep:
             device_id=uuid.UUID(str(state["d"])), acked=int(state["g"]),
             generation=None if state["s"] is None else int(state["s"]),
             sweep_id=state["x"], watermark=int(state["w"]), next_watermark=int(state["n"]),
-            phase=int(state["p"]), key=state["k"],
+            phase=int(state["p"]), key=state["k"], idle=int(state.get("m") or 0),
+            seq_mark=int(state.get("q") or 0),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError):
         raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
+    if not 0 <= sweep.phase < len(PHASES) or not _valid_key(sweep.phase, sweep.key):
+        raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]})
     if state.get("v") != CURSOR_VERSION or sweep.device_id != actor.device_id:
         raise GoneError("This cursor belongs to another device or version; pull without one.")
     return sweep
 
 
+def _valid_key(phase: int, key: Any) -> bool:
+    """A page key is a change seq in the window phase, ``<account id>/<record id>`` in the
+    child phases (a bare record id from an older server too), a record id in the others."""
+    if key is None:
+        return True
+    if not isinstance(key, str):
+        return False
+    try:
+        if phase == len(PHASES) - 1:
+            int(key)
+        elif PHASES[phase] in CHILD_PHASES:
+            for part in key.split("/", 1):
+                uuid.UUID(part)
+        else:
+            uuid.UUID(key)
+    except ValueError:
+        return False
+    return True
+
+
 # --- scope roots -----------------------------------------------------------------------------
 
 
-def scope_roots(session: Session, actor: Actor) -> set[tuple[str, uuid.UUID]]:
-    """The roots the actor's devices should hold now."""
-    roots: set[tuple[str, uuid.UUID]] = set()
-    accounts = select(Account.id).where(account_condition(session, actor), Account.deleted_at.is_(None))
-    roots |= {("accounts", rid) for rid in session.execute(accounts).scalars()}
+def scope_queries(session: Session, actor: Actor) -> dict[str, Select[Any]]:
+    """Per root entity, a query of the ids the actor's devices should hold now."""
+    accounts = select(Account.id).where(
+        account_condition(session, actor), Account.deleted_at.is_(None)
+    )
     territories = select(Territory.id).where(
         Territory.org_id == actor.org_id, Territory.deleted_at.is_(None)
     )
     if actor.is_rep:
         assigned = select(TerritoryRep.territory_id).where(TerritoryRep.user_id == actor.user_id)
         territories = territories.where(Territory.id.in_(assigned))
-    roots |= {("territories", rid) for rid in session.execute(territories).scalars()}
     loose_tasks = select(Task.id).where(
         record_condition(session, actor, Task), Task.account_id.is_(None), Task.deleted_at.is_(None)
     )
-    roots |= {("tasks", rid) for rid in session.execute(loose_tasks).scalars()}
-    return roots
+    return {"accounts": accounts, "territories": territories, "tasks": loose_tasks}
+
+
+def scope_roots(session: Session, actor: Actor) -> set[tuple[str, uuid.UUID]]:
+    """The roots the actor's devices should hold now."""
+    return {
+        (entity, rid)
+        for entity, query in scope_queries(session, actor).items()
+        for rid in session.execute(query).scalars()
+    }
 
 
 def _held(device_id: uuid.UUID, generation: int) -> Any:
@@ -153,49 +205,150 @@ def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -
     if sweep.acked and sweep.watermark < floor:
         raise GoneError("This cursor has expired; push what you hold, then pull without one.")
     next_watermark = current_watermark(session)
+    seq_mark = int(session.execute(select(func.coalesce(func.max(Change.seq), 0))).scalar_one())
     g, generation = sweep.acked, sweep.acked + 1
     d = device.id
-    # Forget what was handed out after ``g``: the device never confirmed it.
-    session.execute(delete(DeviceScope).where(DeviceScope.device_id == d, DeviceScope.added_in > g))
-    session.execute(
-        update(DeviceScope)
-        .where(DeviceScope.device_id == d, DeviceScope.removed_in > g)
-        .values(removed_in=None)
-    )
-    session.execute(
-        delete(DeviceScope).where(DeviceScope.device_id == d, DeviceScope.removed_in <= g)
-    )
-    held = set(
-        session.execute(select(DeviceScope.entity, DeviceScope.record_id).where(_held(d, g))).all()
-    )
-    wanted = scope_roots(session, actor)
-    entered = wanted - held
-    left = held - wanted
-    if entered:
-        session.execute(
-            insert(DeviceScope),
-            [
-                {"device_id": d, "entity": e, "record_id": rid, "added_in": generation}
-                for e, rid in sorted(entered, key=lambda item: (item[0], str(item[1])))
-            ],
+    # The rows a cleanup below would touch (few: usually none), read once.
+    marked = session.execute(
+        select(
+            DeviceScope.entity, DeviceScope.record_id, DeviceScope.added_in, DeviceScope.removed_in
+        ).where(
+            DeviceScope.device_id == d,
+            or_(DeviceScope.added_in > g, DeviceScope.removed_in.is_not(None)),
         )
-    for entity, rid in left:
+    ).all()
+    # What a sweep after ``g`` handed out is uncertain: the device never confirmed it, yet it
+    # may have applied some of its pages (another pull loop of the phone went on with it).
+    unsure = {
+        (e, rid) for e, rid, added, removed in marked
+        if added > g or (removed is not None and removed > g)
+    }  # fmt: skip
+    # Forget what was handed out after ``g``: the device never confirmed it.
+    if any(added > g for _, _, added, _ in marked):
+        session.execute(
+            delete(DeviceScope).where(DeviceScope.device_id == d, DeviceScope.added_in > g)
+        )
+    kept = [(added, removed) for _, _, added, removed in marked if added <= g]
+    if any(removed is not None and removed > g for _, removed in kept):
         session.execute(
             update(DeviceScope)
-            .where(
-                DeviceScope.device_id == d,
-                DeviceScope.entity == entity,
-                DeviceScope.record_id == rid,
-            )
-            .values(removed_in=generation)
+            .where(DeviceScope.device_id == d, DeviceScope.removed_in > g)
+            .values(removed_in=None)
         )
+    if any(removed is not None and removed <= g for _, removed in kept):
+        session.execute(
+            delete(DeviceScope).where(DeviceScope.device_id == d, DeviceScope.removed_in <= g)
+        )
+    scope = scope_queries(session, actor)
+    entered, left = _differences(session, d, g, scope)
+    # Say again what an abandoned sweep may have said otherwise: a root it removed that is
+    # wanted comes whole again, a root it handed out that is not wanted is removed again.
+    held, wanted = _held_and_wanted(session, d, g, scope, unsure)
+    resent = unsure & held & wanted
+    dropped = unsure - held - wanted
+    rows = [
+        {"device_id": d, "entity": e, "record_id": rid, "added_in": generation,
+         "removed_in": generation if (e, rid) in dropped else None}
+        for e, rid in sorted(entered | dropped, key=lambda item: (item[0], str(item[1])))
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert(DeviceScope), rows)
+    _mark(session, d, resent, added_in=generation)
+    _mark(session, d, left, removed_in=generation)
     device.pull_generation = generation
     device.pull_sweep_id = uuid.uuid4()
     return Sweep(
         device_id=d, acked=g, generation=generation, sweep_id=str(device.pull_sweep_id),
         # A first pull sends everything whole: its change window starts where it starts.
         watermark=sweep.watermark if g else next_watermark, next_watermark=next_watermark,
+        seq_mark=seq_mark,
+        idle=_idle_phases(
+            removed={e for e, _ in left | dropped}, entered={e for e, _ in entered | resent}
+        ),
     )  # fmt: skip
+
+
+def _differences(
+    session: Session, device_id: uuid.UUID, generation: int, scope: dict[str, Select[Any]]
+) -> tuple[set[tuple[str, uuid.UUID]], set[tuple[str, uuid.UUID]]]:
+    """The roots wanted and not held at ``generation`` (entered), and held and not wanted (left).
+
+    One statement computes both in the database, so a scope of 10,000 accounts that did not
+    change costs two scans and no transfer: every wanted and every held root, tagged with its
+    side, grouped; a root on one side only is a difference. (Grouping, not an anti-join: its
+    cost does not depend on what the planner believes of the device's rows, nothing yet right
+    after a first pull wrote them.)
+    """
+    sides = []
+    for entity, wanted_ids in scope.items():
+        model = ROOT_MODELS[entity]
+        sides.append(wanted_ids.with_only_columns(
+            literal(entity, String()).label("entity"), model.id.label("record_id"),
+            literal(1).label("side"),
+        ))  # fmt: skip
+        sides.append(
+            select(DeviceScope.entity, DeviceScope.record_id, literal(2).label("side")).where(
+                _held(device_id, generation), DeviceScope.entity == entity
+            )
+        )
+    both = union_all(*sides).subquery()
+    rows = session.execute(
+        select(both.c.entity, both.c.record_id, func.min(both.c.side))
+        .group_by(both.c.entity, both.c.record_id)
+        .having(func.count() == 1)
+    ).all()
+    entered = {(entity, rid) for entity, rid, side in rows if side == 1}
+    left = {(entity, rid) for entity, rid, side in rows if side == 2}
+    return entered, left
+
+
+def _mark(
+    session: Session, device_id: uuid.UUID, roots: set[tuple[str, uuid.UUID]], **values: int
+) -> None:
+    """Set ``values`` on the device's rows of ``roots`` (a statement per entity and 500)."""
+    for entity in sorted({e for e, _ in roots}):
+        ids = sorted(rid for e, rid in roots if e == entity)
+        for start in range(0, len(ids), ROOT_BATCH):
+            session.execute(
+                update(DeviceScope)
+                .where(
+                    DeviceScope.device_id == device_id,
+                    DeviceScope.entity == entity,
+                    DeviceScope.record_id.in_(ids[start : start + ROOT_BATCH]),
+                )
+                .values(**values)
+            )
+
+
+def _held_and_wanted(
+    session: Session,
+    device_id: uuid.UUID,
+    generation: int,
+    scope: dict[str, Select[Any]],
+    roots: set[tuple[str, uuid.UUID]],
+) -> tuple[set[tuple[str, uuid.UUID]], set[tuple[str, uuid.UUID]]]:
+    """Which of ``roots`` the device holds at ``generation``, and which it should hold now."""
+    held: set[tuple[str, uuid.UUID]] = set()
+    wanted: set[tuple[str, uuid.UUID]] = set()
+    for entity, wanted_ids in scope.items():
+        ids = [rid for e, rid in roots if e == entity]
+        if not ids:
+            continue
+        holds = held_ids(device_id, generation, entity).where(DeviceScope.record_id.in_(ids))
+        held |= {(entity, rid) for rid in session.execute(holds).scalars()}
+        wants = wanted_ids.where(ROOT_MODELS[entity].id.in_(ids))
+        wanted |= {(entity, rid) for rid in session.execute(wants).scalars()}
+    return held, wanted
+
+
+def _idle_phases(*, removed: set[str], entered: set[str]) -> int:
+    """The phases with nothing to send, given the root entities that left and entered."""
+    idle = 0
+    for index, phase in enumerate(PHASES):
+        needs = PHASE_NEEDS.get(phase)
+        if needs is not None and needs[1] not in (removed if needs[0] == "removed" else entered):
+            idle |= 1 << index
+    return idle
 
 
 # --- phases ----------------------------------------------------------------------------------
@@ -210,18 +363,15 @@ def _last(ids: list[uuid.UUID]) -> str | None:
     return str(ids[-1]) if ids else None
 
 
-def _paged(session: Session, stmt: Select[Any], model: type[Any], key: str | None, n: int) -> list[Any]:
-    if key is not None:
-        stmt = stmt.where(model.id > uuid.UUID(key))
-    return list(session.execute(stmt.order_by(model.id).limit(n)).scalars())
-
-
 def _roots_at(sweep: Sweep, entity: str, *, removed: bool) -> Select[Any]:
-    column = DeviceScope.removed_in if removed else DeviceScope.added_in
+    # Entered: added in this generation and not removed in it (a root removed again).
+    condition = (
+        DeviceScope.removed_in == sweep.generation
+        if removed
+        else and_(DeviceScope.added_in == sweep.generation, DeviceScope.removed_in.is_(None))
+    )
     return select(DeviceScope.record_id).where(
-        DeviceScope.device_id == sweep.device_id,
-        DeviceScope.entity == entity,
-        column == sweep.generation,
+        DeviceScope.device_id == sweep.device_id, DeviceScope.entity == entity, condition
     )
 
 
@@ -236,44 +386,91 @@ def _removed_roots(entity: str) -> Phase:
     return phase
 
 
-def _removed_children(entity: str) -> Phase:
-    model = CHILD_MODELS[entity]
+def _records(entity: str) -> Select[Any]:
+    """What a page holds of ``entity``: rows of the wire's columns (``serialise``), or ORM
+    objects for territories (a handful, serialised with their schema)."""
+    if entity in serialise.SERIALISERS:
+        return select(*serialise.pull_columns(entity))
+    return select(MODELS[entity])
 
-    def phase(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseResult:
-        stmt = select(model.id).where(model.account_id.in_(_roots_at(sweep, "accounts", removed=True)))
-        if key is not None:
-            stmt = stmt.where(model.id > uuid.UUID(key))
-        ids = list(session.execute(stmt.order_by(model.id).limit(n)).scalars())
-        return [(entity, rid, None) for rid in ids], _last(ids), len(ids) < n
 
-    return phase
+def _fetch(session: Session, entity: str, stmt: Select[Any]) -> list[Any]:
+    result = session.execute(stmt)
+    return list(result.all() if entity in serialise.SERIALISERS else result.scalars())
 
 
 def _entered_roots(entity: str) -> Phase:
     model = ROOT_MODELS[entity]
 
     def phase(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseResult:
-        stmt = select(model).where(
+        stmt = _records(entity).where(
             model.id.in_(_roots_at(sweep, entity, removed=False)), model.deleted_at.is_(None)
         )
-        rows = _paged(session, stmt, model, key, n)
+        if key is not None:
+            stmt = stmt.where(model.id > uuid.UUID(key))
+        rows = _fetch(session, entity, stmt.order_by(model.id).limit(n))
         return [(entity, r.id, r) for r in rows], _last([r.id for r in rows]), len(rows) < n
 
     return phase
 
 
-def _entered_children(entity: str) -> Phase:
+def _child_key(key: str | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """``<account id>/<record id>``: resume after that record of that account. A bare record id
+    (a cursor of an older server) restarts the phase: sending records again is harmless."""
+    if key is None or "/" not in key:
+        return None, None
+    account_id, record_id = key.split("/", 1)
+    return uuid.UUID(account_id), uuid.UUID(record_id)
+
+
+def _children(entity: str, *, removed: bool) -> Phase:
+    """The contacts, tasks or interactions of the accounts that left (ids) or entered (live
+    records) the scope, account by account.
+
+    The accounts come from ``DeviceScope`` in batches and their children by the
+    ``(org_id, account_id)`` index, so a page costs the same whatever the size of the scope and
+    whatever the planner knows of a device's scope rows (none, right after they were written).
+    """
     model = CHILD_MODELS[entity]
 
     def phase(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseResult:
-        stmt = select(model).where(
-            model.account_id.in_(_roots_at(sweep, "accounts", removed=False)),
-            model.deleted_at.is_(None),
-        )
-        rows = _paged(session, stmt, model, key, n)
-        return [(entity, r.id, r) for r in rows], _last([r.id for r in rows]), len(rows) < n
+        after_account, after_record = _child_key(key)
+        org_id = _org_of(session, sweep)
+        rows: PhaseRows = []
+        while True:
+            roots = _roots_at(sweep, "accounts", removed=removed)
+            if after_account is not None:
+                roots = roots.where(DeviceScope.record_id >= after_account)
+            accounts = list(
+                session.execute(roots.order_by(DeviceScope.record_id).limit(ROOT_BATCH)).scalars()
+            )
+            if not accounts:
+                return rows, None, True
+            stmt = (
+                select(model.id, model.account_id) if removed
+                else _records(entity).where(model.deleted_at.is_(None))
+            ).where(model.org_id == org_id, model.account_id.in_(accounts))  # fmt: skip
+            if after_account is not None and after_record is not None:
+                stmt = stmt.where(or_(model.account_id != after_account, model.id > after_record))
+            budget = n - len(rows)
+            found = session.execute(stmt.order_by(model.account_id, model.id).limit(budget)).all()
+            rows += [(entity, r.id, None if removed else r) for r in found]
+            if len(found) == budget:  # the page is full; there may be more
+                return rows, f"{found[-1].account_id}/{found[-1].id}", False
+            if len(accounts) < ROOT_BATCH:
+                return rows, None, True
+            # Every child of this batch is in: go on after its last account.
+            after_account, after_record = accounts[-1], uuid.UUID(int=2**128 - 1)
 
     return phase
+
+
+def _removed_children(entity: str) -> Phase:
+    return _children(entity, removed=True)
+
+
+def _entered_children(entity: str) -> Phase:
+    return _children(entity, removed=False)
 
 
 def _window(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseResult:
@@ -310,7 +507,8 @@ def _window(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseRes
     rows: PhaseRows = []
     for entity, ids in wanted.items():
         model = MODELS[entity]
-        records = {r.id: r for r in session.execute(select(model).where(model.id.in_(ids))).scalars()}
+        found = _fetch(session, entity, _records(entity).where(model.id.in_(ids)))
+        records = {r.id: r for r in found}
         holds = _holds(session, sweep, entity, records.values())
         for rid in ids:
             record = records.get(rid)
@@ -357,21 +555,25 @@ def _holds(session: Session, sweep: Sweep, entity: str, records: Any) -> Callabl
     return lambda r: r.account_id in held_accounts
 
 
-PHASES: tuple[Phase, ...] = (
-    _removed_roots("territories"),
-    _removed_roots("tasks"),
-    _removed_roots("accounts"),
-    _removed_children("contacts"),
-    _removed_children("tasks"),
-    _removed_children("interactions"),
-    _entered_roots("territories"),
-    _entered_roots("accounts"),
-    _entered_children("contacts"),
-    _entered_roots("tasks"),
-    _entered_children("tasks"),
-    _entered_children("interactions"),
-    _window,
+# (phase, what it needs to have anything to send: roots of an entity that left or entered)
+_PLAN: tuple[tuple[Phase, tuple[str, str] | None], ...] = (
+    (_removed_roots("territories"), ("removed", "territories")),
+    (_removed_roots("tasks"), ("removed", "tasks")),
+    (_removed_roots("accounts"), ("removed", "accounts")),
+    (_removed_children("contacts"), ("removed", "accounts")),
+    (_removed_children("tasks"), ("removed", "accounts")),
+    (_removed_children("interactions"), ("removed", "accounts")),
+    (_entered_roots("territories"), ("entered", "territories")),
+    (_entered_roots("accounts"), ("entered", "accounts")),
+    (_entered_children("contacts"), ("entered", "accounts")),
+    (_entered_roots("tasks"), ("entered", "tasks")),
+    (_entered_children("tasks"), ("entered", "accounts")),
+    (_entered_children("interactions"), ("entered", "accounts")),
+    (_window, None),
 )
+PHASES: tuple[Phase, ...] = tuple(phase for phase, _ in _PLAN)
+PHASE_NEEDS: dict[Phase, tuple[str, str]] = {phase: needs for phase, needs in _PLAN if needs}
+CHILD_PHASES = frozenset(PHASES[3:6] + PHASES[8:9] + PHASES[10:12])
 
 
 # --- the operation ---------------------------------------------------------------------------
@@ -382,6 +584,11 @@ def pull_changes(
 ) -> PullPage:
     """One page of the device's scope changes; pull again while ``has_more``."""
     sweep = _decode(cursor, actor)
+    if session.get_bind().dialect.name == "postgresql":
+        # A page runs the same statements with other values (the ids of a batch of accounts):
+        # after five runs of a prepared statement PostgreSQL may switch to a generic plan that
+        # ignores them, ten times slower here. Plan each run for its values (this transaction).
+        session.execute(text("SET LOCAL plan_cache_mode TO force_custom_plan"))
     device = session.execute(
         select(Device).where(Device.id == sweep.device_id).with_for_update()
     ).scalar_one()
@@ -394,6 +601,9 @@ def pull_changes(
         budget = limit - page.size
         if budget <= 0:
             break
+        if sweep.idle >> sweep.phase & 1:
+            sweep.phase, sweep.key = sweep.phase + 1, None
+            continue
         rows, last_key, exhausted = PHASES[sweep.phase](session, sweep, sweep.key, budget)
         for entity, rid, record in rows:
             page.put(entity, rid, record)
@@ -407,7 +617,7 @@ def pull_changes(
         assert sweep.generation is not None
         done = Sweep(device_id=sweep.device_id, acked=sweep.generation,
                      watermark=sweep.next_watermark, next_watermark=sweep.next_watermark)
-        device.pull_position = sweep.next_watermark
+        device.pull_position = sweep.seq_mark
         page.cursor, page.has_more = done.encode(), False
         if checksum:
             page.checksum = scope_checksum(session, sweep.device_id, sweep.generation)

@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import Device
 from fieldsync.db import utcnow
-from fieldsync.errors import APIError, ConflictError, flatten_messages
+from fieldsync.exceptions import APIError, ConflictError, flatten_messages
 from fieldsync.portfolio import schemas as ps
 from fieldsync.portfolio import service as portfolio
+from fieldsync.portfolio.batch import current_batch, write_batch
 from fieldsync.portfolio.service import jsonable
+from fieldsync.sync.changelog import deferred_changes
 from fieldsync.sync.models import Changeset, Conflict, QuarantinedMutation
 
 MAX_MUTATIONS = 1000
@@ -66,6 +68,16 @@ class MutationSchema(ma.Schema):
     fields = ma.fields.Dict(load_default=dict)
 
 
+# Built once: building a schema costs more than loading a mutation with it.
+MUTATION_SCHEMA = MutationSchema()
+CREATE_LOADERS: dict[str, ma.Schema] = {entity: cls() for entity, cls in CREATE_SCHEMAS.items()}
+# Partial at the top level only: a nested value (location, check_in) is whole, with its
+# required parts and defaults, as on create.
+PATCH_LOADERS: dict[str, ma.Schema] = {
+    entity: cls(partial=tuple(cls._declared_fields)) for entity, cls in WRITE_SCHEMAS.items()
+}
+
+
 class MutationRejected(Exception):
     """This mutation cannot be applied; ``errors`` says why, per field."""
 
@@ -100,15 +112,20 @@ def apply_changeset(
 ) -> dict[str, Any]:
     """Apply a changeset once; a replay returns the stored response and changes nothing."""
     received_at = received_at or utcnow()
-    replay = _claim_changeset(session, actor, changeset_id, body_sha256, len(mutations), received_at)
+    replay = _claim_changeset(
+        session, actor, changeset_id, body_sha256, len(mutations), received_at
+    )
     if replay is not None:
         return replay
     ctx = PushContext(actor, changeset_id, received_at, received_at - device_time)
-    results = [_apply_one(session, ctx, raw) for raw in mutations]
+    # The records the mutations name are read up front, in a few queries (see ``batch``), and
+    # the change-log rows are inserted together at the end (see ``changelog``).
+    with write_batch(session, actor, mutations), deferred_changes(session):
+        results = [_apply_one(session, ctx, raw) for raw in mutations]
     response = {"changeset_id": str(changeset_id), "results": results}
     changeset = session.get(Changeset, changeset_id)
     assert changeset is not None
-    changeset.response = response
+    changeset.response = _storable(response)
     device = session.get(Device, actor.device_id) if actor.device_id else None
     if device is not None:
         device.last_push_at = received_at
@@ -171,25 +188,42 @@ def _apply_one(session: Session, ctx: PushContext, raw: Any) -> dict[str, Any]:
         savepoint.rollback()
         details = (error.details or {}).get("fields") if error.details else None
         errors = details or {"_mutation": [error.message]}
-    except IntegrityError as error:
+    except (IntegrityError, DataError) as error:  # e.g. a NUL character PostgreSQL refuses
         savepoint.rollback()
         errors = {"_mutation": [f"The database refused this write: {error.orig}"]}
+    except UnicodeEncodeError:  # a lone surrogate: no database driver can encode it
+        savepoint.rollback()
+        errors = {"_mutation": ["The text is not valid Unicode (a lone surrogate)."]}
     _quarantine(session, ctx, raw, errors)
     return {**head, "status": "rejected", "errors": errors}
 
 
+def _storable(value: Any) -> Any:
+    """The JSON value with text every database can keep: PostgreSQL refuses NUL characters
+    (text and JSONB) and UTF-8 has no lone surrogates; both become replacement characters."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
+
+
 def _quarantine(session: Session, ctx: PushContext, raw: Any, errors: dict[str, Any]) -> None:
     is_dict = isinstance(raw, dict)
+    entity = str(raw.get("entity"))[:24] if is_dict and raw.get("entity") else None
+    record_id = str(raw.get("id"))[:64] if is_dict and raw.get("id") else None
     session.add(
         QuarantinedMutation(
             org_id=ctx.actor.org_id,
             changeset_id=ctx.changeset_id,
             device_id=ctx.actor.device_id,
             user_id=ctx.actor.user_id,
-            entity=str(raw.get("entity"))[:24] if is_dict and raw.get("entity") else None,
-            record_id=str(raw.get("id"))[:64] if is_dict and raw.get("id") else None,
-            mutation=raw if is_dict else {"value": jsonable(raw)},
-            errors=errors,
+            entity=_storable(entity),
+            record_id=_storable(record_id),
+            mutation=_storable(raw if is_dict else {"value": jsonable(raw)}),
+            errors=_storable(errors),
             logged_at=ctx.received_at,
         )
     )
@@ -206,19 +240,21 @@ def _load(schema: ma.Schema, data: Any) -> dict[str, Any]:
 def _apply_mutation(session: Session, ctx: PushContext, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise MutationRejected({"_mutation": ["A mutation must be a JSON object."]})
-    mutation = _load(MutationSchema(), raw)
+    mutation = _load(MUTATION_SCHEMA, raw)
     entity = mutation["entity"]
     if entity == "visit_plans":
         raise MutationRejected({"_mutation": ["No such visit plan."]})
     model = portfolio.MODELS[entity]
-    record = session.get(model, mutation["id"])
+    batch = current_batch(session, ctx.actor)
+    record_id = mutation["id"]
+    record = batch.find(session, model, record_id) if batch else session.get(model, record_id)
     if record is not None and record.org_id != ctx.actor.org_id:
         raise MutationRejected({"id": ["This id is already used; choose another."]})
     edited_at = ctx.real_time(mutation["changed_at"])
     if record is None:
         if mutation["op"] == "delete" or mutation["base_version"] is not None:
             raise MutationRejected({"_mutation": ["No such record."]})
-        data = _load(CREATE_SCHEMAS[entity](), {**mutation["fields"], "id": str(mutation["id"])})
+        data = _load(CREATE_LOADERS[entity], {**mutation["fields"], "id": str(mutation["id"])})
         created = portfolio.create_record(
             session, actor=ctx.actor, entity=entity, data=data, edited_at=edited_at
         )
@@ -266,6 +302,21 @@ def _log_conflict(
     )
 
 
+# Nested values a write sets part by part (the parts it leaves out keep their value, or the
+# server fills them in, like consent's updated_at): the device agrees if the parts it sent match.
+PARTIAL_FIELDS = frozenset({("accounts", "address"), ("accounts", "consent")})
+
+
+def _agrees(entity: str, field: str, value: Any, current: Any) -> bool:
+    """Does the device's validated value say what the record already holds (as read back)?"""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)  # stored and read back in UTC, whatever offset was sent
+    wire = jsonable(value)
+    if (entity, field) in PARTIAL_FIELDS and isinstance(wire, dict) and isinstance(current, dict):
+        return all(current.get(key) == part for key, part in wire.items())
+    return bool(wire == current)
+
+
 def _field_time(record: Any, field: str) -> datetime:
     stamp = (record.field_times or {}).get(field)
     return datetime.fromisoformat(stamp) if stamp else record.updated_at
@@ -287,8 +338,15 @@ def _update(
                 reason="record_deleted", discarded_by=ctx.actor.user_id, changed_at=edited_at,
             )  # fmt: skip
         return {"status": "deleted", "version": record.version}
-    data = _load(WRITE_SCHEMAS[entity](partial=True), raw_fields)
-    current = READ_SCHEMAS[entity].dump(record)
+    data = _load(PATCH_LOADERS[entity], raw_fields)
+    dumped: list[dict[str, Any]] = []
+
+    def current() -> dict[str, Any]:
+        """The record as the wire shows it: read only when a field changed since the base."""
+        if not dumped:
+            dumped.append(READ_SCHEMAS[entity].dump(record))
+        return dumped[0]
+
     base = mutation["base_version"] or 0
     field_versions = record.field_versions or {}
     taken: dict[str, Any] = {}
@@ -298,19 +356,20 @@ def _update(
         if field_versions.get(field, 0) <= base:
             taken[field] = value  # nobody else touched it since the device's base
             continue
-        if jsonable(value) == current.get(field):
-            continue  # both sides agree: no conflict
+        if _agrees(entity, field, value, current().get(field)):
+            continue  # both sides agree (a retried create, say): no conflict
         if edited_at > _field_time(record, field):
             taken[field] = value
             _log_conflict(
                 session, ctx, entity, record, field, kept=device_value,
-                discarded=current.get(field), reason="older_edit_replaced", discarded_by=None,
+                discarded=current().get(field), reason="older_edit_replaced", discarded_by=None,
                 changed_at=_field_time(record, field),
             )  # fmt: skip
         else:
-            conflicts.append({"field": field, "kept": current.get(field), "discarded": device_value})
+            kept = current().get(field)
+            conflicts.append({"field": field, "kept": kept, "discarded": device_value})
             _log_conflict(
-                session, ctx, entity, record, field, kept=current.get(field),
+                session, ctx, entity, record, field, kept=current().get(field),
                 discarded=device_value, reason="newer_edit_kept",
                 discarded_by=ctx.actor.user_id, changed_at=edited_at,
             )  # fmt: skip
@@ -319,7 +378,8 @@ def _update(
             session, actor=ctx.actor, entity=entity, record_id=record.id, data=taken,
             edited_at=edited_at,
         )  # fmt: skip
-    result: dict[str, Any] = {"status": "merged" if conflicts else "applied", "version": record.version}
+    status = "merged" if conflicts else "applied"
+    result: dict[str, Any] = {"status": status, "version": record.version}
     if conflicts:
         result["conflicts"] = conflicts
     return result

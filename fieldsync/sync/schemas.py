@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from fieldsync.errors import PayloadTooLargeError
+from fieldsync.exceptions import PayloadTooLargeError
 from fieldsync.schemas import PageArgsSchema, StrictSchema, page_schema
 from fieldsync.sync.push import MAX_MUTATIONS, SYNC_ENTITIES
 
@@ -16,7 +16,8 @@ class PushSchema(StrictSchema):
     changeset_id = ma.fields.UUID(required=True)
     device_time = ma.fields.AwareDateTime(required=True, format="iso")
     mutations = ma.fields.List(
-        ma.fields.Raw(),
+        # Any JSON value, null included: each is checked on its own (a null is rejected alone).
+        ma.fields.Raw(allow_none=True),
         required=True,
         metadata={
             "description": "Each {entity, op, id, base_version, changed_at, fields}; each is "

@@ -11,13 +11,16 @@ from sqlalchemy.orm import Session
 
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import Device
-from fieldsync.auth.scope import visible_account_ids
-from fieldsync.errors import ForbiddenError, ValidationError
+from fieldsync.auth.scope import record_condition, visible_account_ids
+from fieldsync.exceptions import ForbiddenError, ValidationError
 from fieldsync.geo.service import territory_rep_ids
+from fieldsync.portfolio.models import Task
 from fieldsync.schemas import decode_cursor, encode_cursor
+from fieldsync.sync import serialise
+from fieldsync.sync.changelog import current_watermark
 from fieldsync.sync.models import Change, Conflict, QuarantinedMutation, SyncHorizon
 from fieldsync.sync.pull import PULL_ENTITIES, PullPage, pull_changes
-from fieldsync.sync.push import READ_SCHEMAS, apply_changeset
+from fieldsync.sync.push import apply_changeset
 
 __all__ = [
     "apply_changeset",
@@ -32,15 +35,15 @@ __all__ = [
 
 def page_payload(session: Session, page: PullPage) -> dict[str, Any]:
     """The wire form of a pull page: every entity present, upserted records then removed ids."""
-    from fieldsync.geo.schemas import TerritorySchema
     from fieldsync.geo.models import Territory
+    from fieldsync.geo.schemas import TerritorySchema
 
     changes: dict[str, dict[str, list[Any]]] = {}
     for entity in PULL_ENTITIES:
         bucket = page.items.get(entity, {})
         live = [record for record in bucket.values() if record is not None]
         removed = [str(rid) for rid, record in bucket.items() if record is None]
-        if entity == "territories":
+        if entity == "territories" and live:
             reps = territory_rep_ids(session, [t.id for t in live])
             schema = TerritorySchema()
             columns = [c.key for c in Territory.__table__.columns]
@@ -48,8 +51,10 @@ def page_payload(session: Session, page: PullPage) -> dict[str, Any]:
                 schema.dump({**{c: getattr(t, c) for c in columns}, "rep_ids": reps[t.id]})
                 for t in live
             ]
-        elif entity in READ_SCHEMAS:
-            upserted = READ_SCHEMAS[entity].dump(live, many=True)
+        elif entity in serialise.SERIALISERS:
+            # By hand, not by the read schema: a first pull writes whole scopes (and the
+            # records are rows of the wire's columns, see ``pull._records``).
+            upserted = list(map(serialise.SERIALISERS[entity], live))
         else:
             upserted = []
         changes[entity] = {"upserted": upserted, "removed": removed}
@@ -100,8 +105,11 @@ def list_conflicts(
     if actor.is_rep:
         visible = Conflict.discarded_by == actor.user_id
     else:
+        # A task without account is in scope through its assignee or creator, not an account.
+        visible_tasks = select(Task.id).where(record_condition(session, actor, Task))
         visible = or_(
             Conflict.account_id.in_(visible_account_ids(session, actor)),
+            and_(Conflict.entity == "tasks", Conflict.record_id.in_(visible_tasks)),
             Conflict.discarded_by == actor.user_id,
         )
     stmt = stmt.where(visible)
@@ -126,36 +134,48 @@ def list_quarantine(
 
 
 def device_lags(session: Session, devices: list[Device]) -> dict[uuid.UUID, int | None]:
-    """How many changes of its organisation each device has not pulled yet (None: never)."""
-    if not devices:
-        return {}
-    postgres = session.get_bind().dialect.name == "postgresql"
-    position = Change.txid if postgres else Change.seq
+    """How many changes of its organisation each device has not pulled yet (None: never).
+
+    Counted from the highest change seq seen when the device's last complete sweep began.
+    """
     lags: dict[uuid.UUID, int | None] = {}
     for device in devices:
         if device.pull_position is None:
             lags[device.id] = None
             continue
-        beyond = position >= device.pull_position if postgres else position > device.pull_position
         lags[device.id] = int(
             session.execute(
-                select(func.count()).select_from(Change).where(Change.org_id == device.org_id, beyond)
+                select(func.count())
+                .select_from(Change)
+                .where(Change.org_id == device.org_id, Change.seq > device.pull_position)
             ).scalar_one()
         )
     return lags
 
 
 def prune_changes(session: Session, *, org_id: uuid.UUID, before: datetime) -> int:
-    """Drop change-log rows older than ``before``; cursors from before then answer 410."""
-    old = select(func.max(Change.seq), func.max(Change.txid)).where(
-        Change.org_id == org_id, Change.changed_at < before
+    """Drop change-log rows older than ``before``; cursors from before then answer 410.
+
+    Only rows below the current watermark go (see ``changelog``): every sweep that starts
+    afterwards has its watermark at or above the new horizon, so a fresh cursor is never gone
+    (on PostgreSQL a transaction still running anywhere holds the watermark, and the pruning,
+    back; on SQLite the newest row stays, so its seq is never handed out again).
+    """
+    watermark = current_watermark(session)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    prunable = and_(
+        Change.org_id == org_id, Change.txid < watermark if postgres else Change.seq < watermark
     )
-    max_seq, max_txid = session.execute(old).one()
+    max_seq = session.execute(
+        select(func.max(Change.seq)).where(prunable, Change.changed_at < before)
+    ).scalar_one()
     if max_seq is None:
         return 0
-    deleted = session.execute(
-        delete(Change).where(Change.org_id == org_id, Change.seq <= max_seq)
-    ).rowcount
+    doomed = and_(prunable, Change.seq <= max_seq)
+    # The horizon comes from the rows deleted, not only the old ones: on PostgreSQL seq
+    # order is not commit order.
+    max_txid = session.execute(select(func.max(Change.txid)).where(doomed)).scalar_one()
+    deleted = session.execute(delete(Change).where(doomed)).rowcount
     horizon = session.get(SyncHorizon, org_id) or SyncHorizon(org_id=org_id)
     horizon.min_seq = max(horizon.min_seq or 0, int(max_seq) + 1)
     horizon.min_txid = max(horizon.min_txid or 0, int(max_txid or 0) + 1)

@@ -29,7 +29,8 @@ def upgrade():
     sa.Column('txid', sa.BigInteger(), nullable=True),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_changes_org_id_organisations')),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_changes'))
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_changes')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('changes', schema=None) as batch_op:
         batch_op.create_index('ix_changes_account', ['account_id'], unique=False)

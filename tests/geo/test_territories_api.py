@@ -434,7 +434,8 @@ def test_id_used_in_another_org_is_409_and_reveals_nothing(
 
 
 def test_territory_list_pages_by_name(client, world) -> None:
-    square = {"type": "Polygon", "coordinates": [[[9, 45], [9.1, 45], [9.1, 45.1], [9, 45.1], [9, 45]]]}
+    ring = [[9, 45], [9.1, 45], [9.1, 45.1], [9, 45.1], [9, 45]]
+    square = {"type": "Polygon", "coordinates": [ring]}
     names = [f"Zone {letter}" for letter in "EDCBA"]
     for name in names:
         created = client.post("/api/v1/territories", json={"name": name, "geometry": square},
@@ -453,7 +454,8 @@ def test_territory_list_pages_by_name(client, world) -> None:
 
 
 def test_territory_stats(client, world) -> None:
-    square = {"type": "Polygon", "coordinates": [[[9, 45], [9.5, 45], [9.5, 45.5], [9, 45.5], [9, 45]]]}
+    ring = [[9, 45], [9.5, 45], [9.5, 45.5], [9, 45.5], [9, 45]]
+    square = {"type": "Polygon", "coordinates": [ring]}
     territory = client.post("/api/v1/territories", headers=world.manager.headers, json={
         "name": "Stats", "geometry": square, "rep_ids": [str(world.rep.id)]}).json
     inside = {"lat": 45.2, "lon": 9.2}
@@ -462,12 +464,13 @@ def test_territory_stats(client, world) -> None:
             "kind": "company", "status": status, "name": status, "location": inside,
             "visit_every_days": cadence})
         assert response.status_code == 201, response.json
-    stats = client.get(f"/api/v1/territories/{territory['id']}/stats", headers=world.manager.headers)
+    path = f"/api/v1/territories/{territory['id']}/stats"
+    stats = client.get(path, headers=world.manager.headers)
     assert stats.status_code == 200, stats.json
     body = stats.json
     assert body["accounts"]["total"] == 3
     assert body["accounts"]["by_status"] == {"lead": 1, "prospect": 0, "customer": 2, "inactive": 0}
     assert body["overdue"] == 1  # the account with a cadence and no visit yet
     assert [rep["id"] for rep in body["reps"]] == [str(world.rep.id)]
-    other = client.get(f"/api/v1/territories/{territory['id']}/stats", headers=world.other_admin.headers)
+    other = client.get(path, headers=world.other_admin.headers)
     assert other.status_code == 404

@@ -50,7 +50,10 @@ def test_late_committer_with_lower_seq_is_not_skipped(
             # ...while a fast writer commits a higher seq and the phone pulls past it.
             client.patch(f"/api/v1/accounts/{fast_id}", json={"name": "Fast 2"}, headers=headers)
             page = phone.pull()
-            assert [a["name"] for a in page["changes"]["accounts"]["upserted"]] == ["Fast 2"]
+            names = {a["name"] for a in page["changes"]["accounts"]["upserted"]}
+            # The slow account may be re-sent at its committed version (other transactions on
+            # the server can hold the watermark back); its uncommitted name never leaks.
+            assert "Fast 2" in names and "Slow, committed late" not in names, names
             with app.app_context():
                 fast_seq = db.session.execute(
                     select(Change.seq).where(Change.record_id == uuid.UUID(fast_id))
@@ -81,4 +84,4 @@ def test_retrying_a_cursor_is_safe(client, world: World) -> None:
     # The response was lost: the phone retries with the same cursor and gets the same change.
     second = client.get("/api/v1/sync/pull", query_string={"cursor": cursor}, headers=phone.headers).json
     assert first["changes"]["accounts"] == second["changes"]["accounts"]
-    assert [a["name"] for a in second["changes"]["accounts"]["upserted"]] == ["changed"]
+    assert "changed" in {a["name"] for a in second["changes"]["accounts"]["upserted"]}

@@ -1,0 +1,1 @@
+"""Organisations, users, devices, login sessions and who may see what."""

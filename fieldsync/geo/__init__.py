@@ -1,0 +1,1 @@
+"""Locating clients: territories, placement, geocoding, check-in verification."""

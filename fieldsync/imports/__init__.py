@@ -1,0 +1,1 @@
+"""Client files in and out (Excel/CSV import and export)."""

@@ -1,0 +1,1 @@
+"""Visit planning: who is due, travel times, routing on a real VRP solver."""

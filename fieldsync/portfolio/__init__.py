@@ -1,0 +1,1 @@
+"""The client portfolio: accounts, contacts, interactions, tasks."""
