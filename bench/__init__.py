@@ -1,7 +1,8 @@
-"""Benchmarks of FieldSync, run against a real server over HTTP: ``python -m bench``.
+"""Benchmarks of FieldSync: ``python -m bench`` runs them all, ``python -m bench NAME`` one.
 
-Each benchmark module exposes ``run(databases, options) -> list[Result]``; ``bench/RESULTS.md``
-holds the figures last measured and how.
+``sync`` runs against a real server over HTTP and writes ``bench/RESULTS.md``; ``geocoding``
+(``bench.geocoding``) writes ``bench/results/geocoding.md``. ``bench.solomon`` is a separate
+runner over instance files (``python -m bench.solomon FILE...``).
 """
 
-BENCHMARKS = ("sync",)
+BENCHMARKS = ("sync", "geocoding")

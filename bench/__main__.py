@@ -1,7 +1,8 @@
-"""``python -m bench [sync] [--db sqlite|postgresql|both] [--no-write]``.
+"""``python -m bench [sync|geocoding] [--db sqlite|postgresql|both] [--no-write]``.
 
-Runs the benchmarks against a real server, prints a table and writes ``bench/RESULTS.md`` (the
-part below the notes marker of an existing file is kept: hand-written analysis survives runs).
+Runs the benchmarks (all of them without a name), prints their tables and writes their reports:
+``bench/RESULTS.md`` for sync (the part below the notes marker of an existing file is kept:
+hand-written analysis survives runs), ``bench/results/geocoding.md`` for geocoding.
 """
 
 from __future__ import annotations
@@ -32,17 +33,22 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
     started = datetime.now(UTC)
     sections: list[str] = []
+    status = 0
     for name in names:
         module = __import__(f"bench.{name}", fromlist=["run"])
+        if not hasattr(module, "run"):  # a benchmark with its own command line and report
+            own = ["--db", args.db, *(["--no-write"] if args.no_write else [])]
+            status = max(status, module.main(own))
+            continue
         results = module.run(databases, log=lambda line: print(line, flush=True))
         headers = ["figure", "goal", *(r.database for r in results)]
         rendered = table(headers, module.summary_rows(results))
         print(f"\n{name}\n{rendered}\n", flush=True)
         sections.append(f"## {name}\n\n{rendered}\n\n### How it is measured\n\n{module.NOTES}")
-    if not args.no_write:
+    if sections and not args.no_write:
         write_results(command.strip(), started, sections)
         print(f"wrote {RESULTS}")
-    return 0
+    return status
 
 
 def write_results(command: str, started: datetime, sections: list[str]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fieldsync.app import FieldSyncFlask, create_app
 
 __all__ = ["FieldSyncFlask", "create_app"]

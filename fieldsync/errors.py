@@ -87,7 +87,13 @@ def error_response(
 def _webargs_fields(data: dict[str, Any]) -> dict[str, list[str]]:
     """Webargs nests messages under the location (json, query...); phones want field names."""
     messages = data.get("messages") or data.get("errors") or {}
-    if isinstance(messages, dict) and set(messages) <= {"json", "query", "headers", "form", "files"}:
+    if isinstance(messages, dict) and set(messages) <= {
+        "json",
+        "query",
+        "headers",
+        "form",
+        "files",
+    }:
         merged: dict[str, list[str]] = {}
         for location_messages in messages.values():
             merged.update(flatten_messages(location_messages))
@@ -105,7 +111,11 @@ def handle_http_exception(error: HTTPException) -> Response:
         fields = _webargs_fields(data)
         names = ", ".join(sorted(fields)) or "the request"
         return error_response(
-            422, code, f"Invalid value for {names}.", {"fields": fields} if fields else None, headers
+            422,
+            code,
+            f"Invalid value for {names}.",
+            {"fields": fields} if fields else None,
+            headers,
         )
     if status == 400 and data.get("messages"):
         return error_response(400, code, "Malformed request body: not valid JSON.", None, headers)

@@ -179,8 +179,12 @@ class World:
     people: dict[str, Person] = field(default_factory=dict)
 
 
-def login(client: FlaskClient, email: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/auth/login", json={"email": email, "password": password, **extra})
+def login(
+    client: FlaskClient, email: str, password: str = PASSWORD, **extra: Any
+) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/auth/login", json={"email": email, "password": password, **extra}
+    )
     assert response.status_code == 200, response.json
     return dict(response.json)
 
@@ -190,8 +194,14 @@ def _add_user(org_id: uuid.UUID, email: str, role: str, manager_id: uuid.UUID | 
 
     settings = current_app.extensions[AUTH_SETTINGS_KEY]
     user: User = add_user(
-        db.session, settings, org_id=org_id, email=email, name=email.split("@")[0].title(),
-        role=role, password=PASSWORD, manager_id=manager_id,
+        db.session,
+        settings,
+        org_id=org_id,
+        email=email,
+        name=email.split("@")[0].title(),
+        role=role,
+        password=PASSWORD,
+        manager_id=manager_id,
     )
     return Person(id=user.id, email=user.email, role=role)
 
@@ -206,10 +216,17 @@ def make_world(app: Flask, client: FlaskClient) -> World:
     with app.app_context(), unit_of_work(db.session):
         settings = app.extensions[AUTH_SETTINGS_KEY]
         org, admin = create_organisation(
-            db.session, settings, name="Acme", admin_email="admin@acme.test", admin_password=PASSWORD
+            db.session,
+            settings,
+            name="Acme",
+            admin_email="admin@acme.test",
+            admin_password=PASSWORD,
         )
         other, other_admin = create_organisation(
-            db.session, settings, name="Other", admin_email="admin@other.test",
+            db.session,
+            settings,
+            name="Other",
+            admin_email="admin@other.test",
             admin_password=PASSWORD,
         )
         db.session.flush()

@@ -27,7 +27,9 @@ def test_health_probes(client) -> None:
 
 
 def test_unknown_path_and_method_use_the_envelope(client, world: World) -> None:
-    assert_envelope(client.get("/api/v1/nothing-here", headers=world.admin.headers), 404, "not_found")
+    assert_envelope(
+        client.get("/api/v1/nothing-here", headers=world.admin.headers), 404, "not_found"
+    )
     error = client.put("/api/v1/accounts", json={}, headers=world.admin.headers)
     assert_envelope(error, 405, "method_not_allowed")
     assert "POST" in error.headers["Allow"]
@@ -51,9 +53,7 @@ def test_unexpected_exception_is_a_500_with_correlation_id_and_no_internals(
 
 def test_database_down_answers_503_with_retry_after() -> None:
     # Nothing listens on port 9: every connection attempt fails at once.
-    app = create_app(
-        {**TEST_SETTINGS, "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/none"}
-    )
+    app = create_app({**TEST_SETTINGS, "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/none"})
     client = app.test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.headers["Retry-After"]

@@ -166,7 +166,10 @@ class Devices(MethodView):
         devices = service.list_devices(db.session, actor=current_actor())
         lags = device_lags(db.session, devices)
         items = [
-            {**{c.key: getattr(d, c.key) for c in Device.__table__.columns}, "cursor_lag": lags[d.id]}
+            {
+                **{c.key: getattr(d, c.key) for c in Device.__table__.columns},
+                "cursor_lag": lags[d.id],
+            }
             for d in devices
         ]
         return {"items": items, "next_cursor": None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -102,10 +103,8 @@ def _verify_password(settings: AuthSettings, user: User | None, password: str) -
     key = (settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
     if user is None:
         dummy = _DUMMY_HASH.setdefault(key, settings.hasher.hash("not-a-password"))
-        try:
+        with contextlib.suppress(VerificationError):
             settings.hasher.verify(dummy, password)
-        except VerificationError:
-            pass
         return False
     try:
         return settings.hasher.verify(user.password_hash, password)
@@ -385,7 +384,11 @@ def get_user(session: Session, *, actor: Actor, user_id: uuid.UUID) -> User:
     """Return one visible user or raise NotFound."""
     user = session.get(User, user_id)
     visible = _visible_user_ids(session, actor)
-    if user is None or user.org_id != actor.org_id or (visible is not None and user_id not in visible):
+    if (
+        user is None
+        or user.org_id != actor.org_id
+        or (visible is not None and user_id not in visible)
+    ):
         raise NotFoundError("User not found.")
     return user
 
@@ -458,7 +461,9 @@ def update_user(
     if "manager_id" in data:
         _check_manager_id(session, actor, data["manager_id"])
         if data["manager_id"] == user.id:
-            raise ValidationError("A user cannot manage themself.", fields={"manager_id": ["Self."]})
+            raise ValidationError(
+                "A user cannot manage themself.", fields={"manager_id": ["Self."]}
+            )
         user.manager_id = data["manager_id"]
     if "role" in data:
         if data["role"] not in ROLES:

@@ -72,7 +72,9 @@ def collection_blueprint(
             description="The client may choose the id (a UUID it has not used before).",
         )
         def post(self, body: dict[str, Any]) -> Any:
-            record = service.create_record(db.session, actor=current_actor(), entity=entity, data=body)
+            record = service.create_record(
+                db.session, actor=current_actor(), entity=entity, data=body
+            )
             return record, 201, etag_headers(record.version)
 
     @blp.route("/<uuid:record_id>")

@@ -6,6 +6,7 @@ patch (``AccountWriteSchema(partial=True)``), so the REST API and sync validate 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -128,8 +129,9 @@ class LocationInputSchema(WholePointSchema):
     precision = ma.fields.String(load_default="rooftop", validate=validate.OneOf(PRECISIONS))
     source = ma.fields.String(
         load_default="manual",
-        validate=validate.OneOf(PIN_SOURCES, error="Must be gps or manual (geocoder is set by "
-                                "the server)."),
+        validate=validate.OneOf(
+            PIN_SOURCES, error="Must be gps or manual (geocoder is set by the server)."
+        ),
     )
 
 
@@ -181,7 +183,7 @@ def validate_opening_hours(value: dict[str, Any]) -> None:
             else:
                 spans.append((item[0], item[1]))
         spans.sort()
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             if start < end:
                 problems.append(f"Ranges overlap around {start}.")
         if problems:

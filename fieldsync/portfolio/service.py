@@ -40,7 +40,12 @@ MODELS: dict[str, type[Any]] = {
     "interactions": Interaction,
     "tasks": Task,
 }
-LABELS = {"accounts": "Account", "contacts": "Contact", "interactions": "Interaction", "tasks": "Task"}
+LABELS = {
+    "accounts": "Account",
+    "contacts": "Contact",
+    "interactions": "Interaction",
+    "tasks": "Task",
+}
 
 ACCOUNT_PLAIN_FIELDS = (
     "kind", "status", "name", "title", "first_name", "last_name", "email", "phone", "mobile",
@@ -139,7 +144,9 @@ def _apply_account(
     if "address" in data:
         address = data["address"] or {}
         for name in Account.ADDRESS_FIELDS:
-            if (name in address or data["address"] is None) and getattr(account, name) != address.get(name):
+            if (name in address or data["address"] is None) and getattr(
+                account, name
+            ) != address.get(name):
                 setattr(account, name, address.get(name))
                 changed.add("address")
     if "consent" in data:
@@ -314,8 +321,10 @@ def get_record(
     batch = current_batch(session, actor)
     if batch is not None:
         record = batch.find(session, model, record_id)
-        if record is None or not batch.sees(session, model, record) or (
-            record.deleted_at is not None and not include_deleted
+        if (
+            record is None
+            or not batch.sees(session, model, record)
+            or (record.deleted_at is not None and not include_deleted)
         ):
             raise NotFoundError(f"{LABELS[entity]} not found.")
         return record
@@ -385,9 +394,7 @@ def update_record(
         fields = APPLIERS[entity](session, actor, record, data, False)
     if fields:
         moved_from = account_before if "account_id" in fields else None
-        mark_written(
-            session, entity, record, fields, edited_at=edited_at, moved_from=moved_from
-        )
+        mark_written(session, entity, record, fields, edited_at=edited_at, moved_from=moved_from)
         session.flush()
     return record
 
@@ -528,8 +535,9 @@ def list_records(
 
 def count_visible(session: Session, *, actor: Actor, entity: str) -> int:
     model = MODELS[entity]
-    stmt = select(func.count()).select_from(model).where(
-        record_condition(session, actor, model), model.deleted_at.is_(None)
+    stmt = (
+        select(func.count())
+        .select_from(model)
+        .where(record_condition(session, actor, model), model.deleted_at.is_(None))
     )
     return int(session.execute(stmt).scalar_one())
-

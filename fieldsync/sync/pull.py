@@ -53,7 +53,11 @@ from fieldsync.sync.models import Change, DeviceScope, SyncHorizon
 
 PULL_ENTITIES = ("accounts", "contacts", "interactions", "tasks", "territories", "visit_plans")
 ROOT_MODELS: dict[str, type[Any]] = {"territories": Territory, "accounts": Account, "tasks": Task}
-CHILD_MODELS: dict[str, type[Any]] = {"contacts": Contact, "tasks": Task, "interactions": Interaction}
+CHILD_MODELS: dict[str, type[Any]] = {
+    "contacts": Contact,
+    "tasks": Task,
+    "interactions": Interaction,
+}
 MODELS: dict[str, type[Any]] = {**ROOT_MODELS, **CHILD_MODELS}
 CURSOR_VERSION = 1
 # Accounts whose children one query of a child phase reads (an IN list of their ids).
@@ -82,10 +86,18 @@ class Sweep:
     def encode(self) -> str:
         return encode_cursor(
             {
-                "v": CURSOR_VERSION, "d": str(self.device_id), "g": self.acked,
-                "s": self.generation, "x": self.sweep_id, "w": self.watermark,
-                "n": self.next_watermark, "p": self.phase, "k": self.key, "m": self.idle, "q": self.seq_mark,
-            }  # fmt: skip
+                "v": CURSOR_VERSION,
+                "d": str(self.device_id),
+                "g": self.acked,
+                "s": self.generation,
+                "x": self.sweep_id,
+                "w": self.watermark,
+                "n": self.next_watermark,
+                "p": self.phase,
+                "k": self.key,
+                "m": self.idle,
+                "q": self.seq_mark,
+            }
         )
 
 
@@ -201,7 +213,8 @@ def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -
     horizon = session.get(SyncHorizon, actor.org_id)
     floor = 0
     if horizon is not None:
-        floor = horizon.min_txid if session.get_bind().dialect.name == "postgresql" else horizon.min_seq
+        postgres = session.get_bind().dialect.name == "postgresql"
+        floor = horizon.min_txid if postgres else horizon.min_seq
     if sweep.acked and sweep.watermark < floor:
         raise GoneError("This cursor has expired; push what you hold, then pull without one.")
     next_watermark = current_watermark(session)
@@ -527,7 +540,9 @@ def _holds(session: Session, sweep: Sweep, entity: str, records: Any) -> Callabl
     """Does the device's snapshot contain this (live) record?"""
     assert sweep.generation is not None
     records = list(records)
-    account_ids = {r.id if entity == "accounts" else getattr(r, "account_id", None) for r in records}
+    account_ids = {
+        r.id if entity == "accounts" else getattr(r, "account_id", None) for r in records
+    }
     account_ids.discard(None)
     held_accounts = set(
         session.execute(

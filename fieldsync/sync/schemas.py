@@ -27,11 +27,11 @@ class PushSchema(StrictSchema):
 
     @ma.pre_load
     def _limit(self, data: Any, **kwargs: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("mutations"), list):
-            if len(data["mutations"]) > MAX_MUTATIONS:
-                raise PayloadTooLargeError(
-                    f"At most {MAX_MUTATIONS} mutations per changeset; split it."
-                )
+        mutations = data.get("mutations") if isinstance(data, dict) else None
+        if isinstance(mutations, list) and len(mutations) > MAX_MUTATIONS:
+            raise PayloadTooLargeError(
+                f"At most {MAX_MUTATIONS} mutations per changeset; split it."
+            )
         return data
 
 

@@ -75,13 +75,13 @@ def _keyset(stmt: Any, model: Any, cursor: str | None) -> Any:
             at, after = datetime.fromisoformat(position["t"]), uuid.UUID(position["i"])
         except (KeyError, TypeError, ValueError):
             raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
-        stmt = stmt.where(
-            or_(model.logged_at < at, and_(model.logged_at == at, model.id < after))
-        )
+        stmt = stmt.where(or_(model.logged_at < at, and_(model.logged_at == at, model.id < after)))
     return stmt.order_by(model.logged_at.desc(), model.id.desc())
 
 
-def _page(session: Session, stmt: Any, model: Any, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+def _page(
+    session: Session, stmt: Any, model: Any, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
     rows = list(session.execute(_keyset(stmt, model, cursor).limit(limit + 1)).scalars())
     next_cursor = None
     if len(rows) > limit:

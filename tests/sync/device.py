@@ -34,7 +34,9 @@ class Phone:
                 params["cursor"] = self.cursor
             if checksum:
                 params["checksum"] = "true"
-            response = self.client.get("/api/v1/sync/pull", query_string=params, headers=self.headers)
+            response = self.client.get(
+                "/api/v1/sync/pull", query_string=params, headers=self.headers
+            )
             assert response.status_code == 200, response.json
             page = response.json
             self.apply(page)
@@ -53,8 +55,12 @@ class Phone:
             for record in changes["upserted"]:
                 self.store[entity][record["id"]] = record
 
-    def push(self, mutations: list[dict[str, Any]], changeset_id: str | None = None,
-             device_time: datetime | None = None) -> dict[str, Any]:
+    def push(
+        self,
+        mutations: list[dict[str, Any]],
+        changeset_id: str | None = None,
+        device_time: datetime | None = None,
+    ) -> dict[str, Any]:
         body = {
             "changeset_id": changeset_id or str(uuid.uuid4()),
             "device_time": (device_time or datetime.now(UTC)).isoformat(),
@@ -72,8 +78,13 @@ class Phone:
         }
 
 
-def upsert(entity: str, record_id: str, fields: dict[str, Any], base_version: int | None = None,
-           changed_at: datetime | None = None) -> dict[str, Any]:
+def upsert(
+    entity: str,
+    record_id: str,
+    fields: dict[str, Any],
+    base_version: int | None = None,
+    changed_at: datetime | None = None,
+) -> dict[str, Any]:
     return {
         "entity": entity,
         "op": "upsert",
@@ -84,8 +95,9 @@ def upsert(entity: str, record_id: str, fields: dict[str, Any], base_version: in
     }
 
 
-def delete(entity: str, record_id: str, base_version: int | None,
-           changed_at: datetime | None = None) -> dict[str, Any]:
+def delete(
+    entity: str, record_id: str, base_version: int | None, changed_at: datetime | None = None
+) -> dict[str, Any]:
     return {
         "entity": entity,
         "op": "delete",

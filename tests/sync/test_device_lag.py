@@ -16,7 +16,9 @@ def test_devices_show_cursor_lag(client, world: World) -> None:
     phone.pull()
     assert _device(client, world.admin.headers, tokens["device_id"])["cursor_lag"] == 0
     for index in range(3):
-        client.post("/api/v1/accounts", json=account_body(name=f"N{index}"), headers=world.admin.headers)
+        client.post(
+            "/api/v1/accounts", json=account_body(name=f"N{index}"), headers=world.admin.headers
+        )
     lagging = _device(client, world.admin.headers, tokens["device_id"])
     assert lagging["cursor_lag"] >= 3, lagging
     assert lagging["last_pull_at"] is not None

@@ -51,8 +51,13 @@ class Ledger:
 
 
 operation = st.one_of(
-    st.tuples(st.just("edit"), st.integers(0, 2), st.integers(0, 50), st.sampled_from(FIELDS),
-              st.text("abcdefgh", min_size=1, max_size=6)),
+    st.tuples(
+        st.just("edit"),
+        st.integers(0, 2),
+        st.integers(0, 50),
+        st.sampled_from(FIELDS),
+        st.text("abcdefgh", min_size=1, max_size=6),
+    ),
     st.tuples(st.just("create_account"), st.integers(0, 2)),
     st.tuples(st.just("create_contact"), st.integers(0, 2), st.integers(0, 50)),
     st.tuples(st.just("delete_contact"), st.integers(0, 2), st.integers(0, 50)),
@@ -82,16 +87,32 @@ def test_offline_phones_converge_and_lose_nothing(app: Flask, ops: list[tuple[An
     client = app.test_client()
     world = make_world(app, client)
     phones = [
-        OfflinePhone(Phone(client, login(client, world.rep.email)["access_token"]), world.rep.email),
-        OfflinePhone(Phone(client, login(client, world.rep.email)["access_token"]), world.rep.email,
-                     clock_skew=timedelta(minutes=7)),
-        OfflinePhone(Phone(client, login(client, world.manager.email)["access_token"]),
-                     world.manager.email, clock_skew=timedelta(minutes=-5)),
+        OfflinePhone(
+            Phone(client, login(client, world.rep.email)["access_token"]), world.rep.email
+        ),
+        OfflinePhone(
+            Phone(client, login(client, world.rep.email)["access_token"]),
+            world.rep.email,
+            clock_skew=timedelta(minutes=7),
+        ),
+        OfflinePhone(
+            Phone(client, login(client, world.manager.email)["access_token"]),
+            world.manager.email,
+            clock_skew=timedelta(minutes=-5),
+        ),
     ]
     seed = [str(uuid.uuid4()) for _ in range(3)]
     for index, account_id in enumerate(seed):
-        created = client.post("/api/v1/accounts", headers=world.rep.headers, json={
-            "id": account_id, "kind": "company", "status": "customer", "name": f"Seed {index}"})
+        created = client.post(
+            "/api/v1/accounts",
+            headers=world.rep.headers,
+            json={
+                "id": account_id,
+                "kind": "company",
+                "status": "customer",
+                "name": f"Seed {index}",
+            },
+        )
         assert created.status_code == 201, created.json
     for offline in phones:
         offline.phone.pull()
@@ -106,10 +127,13 @@ def test_offline_phones_converge_and_lose_nothing(app: Flask, ops: list[tuple[An
             return
         changeset = str(uuid.uuid4())
         mutations, offline.queue = offline.queue, []
-        result = offline.phone.push(mutations, changeset_id=changeset, device_time=device_clock(offline))
+        result = offline.phone.push(
+            mutations, changeset_id=changeset, device_time=device_clock(offline)
+        )
         if mode in ("lost", "dup"):  # the response never arrived, or the request went twice
-            again = offline.phone.push(mutations, changeset_id=changeset,
-                                       device_time=device_clock(offline))
+            again = offline.phone.push(
+                mutations, changeset_id=changeset, device_time=device_clock(offline)
+            )
             assert again == result, "a replayed changeset must answer the stored response"
         record(mutations, result["results"])
 
@@ -142,31 +166,57 @@ def test_offline_phones_converge_and_lose_nothing(app: Flask, ops: list[tuple[An
             picked = _pick(store["accounts"], op[2])
             if picked:
                 account_id, account = picked
-                offline.queue.append(upsert("accounts", account_id, {op[3]: op[4]},
-                                            base_version=account["version"],
-                                            changed_at=device_clock(offline)))
+                offline.queue.append(
+                    upsert(
+                        "accounts",
+                        account_id,
+                        {op[3]: op[4]},
+                        base_version=account["version"],
+                        changed_at=device_clock(offline),
+                    )
+                )
                 account[op[3]] = op[4]
         elif kind == "create_account":
-            offline.queue.append(upsert("accounts", str(uuid.uuid4()), {
-                "kind": "company", "status": "lead", "name": f"New {len(offline.queue)}"},
-                changed_at=device_clock(offline)))
+            offline.queue.append(
+                upsert(
+                    "accounts",
+                    str(uuid.uuid4()),
+                    {"kind": "company", "status": "lead", "name": f"New {len(offline.queue)}"},
+                    changed_at=device_clock(offline),
+                )
+            )
         elif kind == "create_contact":
             picked = _pick(store["accounts"], op[2])
             if picked:
-                offline.queue.append(upsert("contacts", str(uuid.uuid4()), {
-                    "account_id": picked[0], "last_name": "Verdi"}, changed_at=device_clock(offline)))
+                offline.queue.append(
+                    upsert(
+                        "contacts",
+                        str(uuid.uuid4()),
+                        {"account_id": picked[0], "last_name": "Verdi"},
+                        changed_at=device_clock(offline),
+                    )
+                )
         elif kind == "delete_contact":
             picked = _pick(store["contacts"], op[2])
             if picked:
-                offline.queue.append(delete("contacts", picked[0], picked[1]["version"],
-                                            changed_at=device_clock(offline)))
+                offline.queue.append(
+                    delete(
+                        "contacts",
+                        picked[0],
+                        picked[1]["version"],
+                        changed_at=device_clock(offline),
+                    )
+                )
                 store["contacts"].pop(picked[0])
         elif kind == "push":
             push(offline, op[2])
         elif kind == "pull":
             if op[2] == "lost":  # a page that never arrived: the cursor is simply reused
-                client.get("/api/v1/sync/pull", query_string={"cursor": offline.phone.cursor or ""},
-                           headers=offline.phone.headers)
+                client.get(
+                    "/api/v1/sync/pull",
+                    query_string={"cursor": offline.phone.cursor or ""},
+                    headers=offline.phone.headers,
+                )
             offline.phone.pull(limit=3)
 
     for offline in phones:
@@ -191,7 +241,9 @@ def _server_scope(client: Any, headers: dict[str, str]) -> dict[str, dict[str, A
 
 def _assert_nothing_lost(client: Any, headers: dict[str, str], ledger: Ledger) -> None:
     conflicts = client.get("/api/v1/conflicts", query_string={"limit": 1000}, headers=headers).json
-    discarded = {(c["entity"], c["record_id"], c["field"], repr(c["discarded"])) for c in conflicts["items"]}
+    discarded = {
+        (c["entity"], c["record_id"], c["field"], repr(c["discarded"])) for c in conflicts["items"]
+    }
     for entity, record_id in ledger.created - ledger.deleted:
         found = client.get(f"/api/v1/{entity}/{record_id}", headers=headers)
         assert found.status_code == 200, f"acknowledged {entity} {record_id} is missing"
@@ -202,11 +254,13 @@ def _assert_nothing_lost(client: Any, headers: dict[str, str], ledger: Ledger) -
         if record.get(write.field) == write.value:
             continue
         seen_by_later = any(
-            base >= write.version for base in ledger.bases[(write.entity, write.record_id, write.field)]
+            base >= write.version
+            for base in ledger.bases[(write.entity, write.record_id, write.field)]
         )
         logged = (write.entity, write.record_id, write.field, repr(write.value)) in discarded
         assert seen_by_later or logged, (
-            f"{write.entity} {write.record_id}.{write.field}={write.value!r} (v{write.version}) was "
+            f"{write.entity} {write.record_id}.{write.field}={write.value!r} "
+            f"(v{write.version}) was "
             f"acknowledged but is neither on the server ({record.get(write.field)!r}), nor "
             "replaced by a write that had seen it, nor in the conflict log"
         )
