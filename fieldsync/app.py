@@ -15,6 +15,7 @@ from fieldsync.docs import init_docs
 from fieldsync.errors import APIError, register_error_handlers
 from fieldsync.extensions import api, db, init_extensions, limiter
 from fieldsync.health import health_blueprint
+from fieldsync.jobs import init_celery
 from fieldsync.sync import changelog
 from fieldsync.web import AUTH_SETTINGS_KEY, init_web
 
@@ -82,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         argon2_parallelism=int(settings["ARGON2_PARALLELISM"]),
     )
     init_extensions(app)
+    init_celery(app)
     changelog.install()  # every record write lands in the sync change log
     register_error_handlers(app)
     init_web(app)

@@ -21,6 +21,7 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": INSECURE_DEV_SECRET,
         "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'fieldsync.db'}",
         "REDIS_URL": None,
+        "CELERY_QUEUE": "fieldsync",
         "GEOCODER": "offline",
         "ACCESS_TOKEN_TTL": 900,
         "REFRESH_TOKEN_TTL": 60 * 60 * 24 * 60,

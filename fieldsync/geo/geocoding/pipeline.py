@@ -24,6 +24,7 @@ from fieldsync.db import utcnow
 from fieldsync.geo.geocoding.results import AddressQuery
 from fieldsync.geo.geocoding.service import GeocodingService, Outcome, cache_key
 from fieldsync.geo.service import PlacementIndex, build_placement_index, place_account
+from fieldsync.jobs import GEOCODE_QUEUE_KEY, queue_after_commit
 from fieldsync.portfolio.models import Account
 from fieldsync.records import mark_written
 
@@ -120,7 +121,11 @@ def queue_geocoding(session: Session, account: Account) -> set[str]:
     it now. Return the wire fields changed (the caller records the write and places it)."""
     account.geocode_attempts, account.geocode_next_attempt_at = 0, None
     service: GeocodingService | None = session.info.get(INLINE_KEY)
-    if service is None or account.geocode_status != "pending":
+    if account.geocode_status != "pending":
+        return set()
+    if service is None:
+        # A worker geocodes it once this transaction has committed (see fieldsync.jobs).
+        queue_after_commit(session, GEOCODE_QUEUE_KEY, account.id)
         return set()
     return apply_outcome(account, service.geocode(session, account_address(account)), utcnow())
 
