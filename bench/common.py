@@ -170,6 +170,16 @@ class Server:
         """Highest peak resident set size (VmHWM) of any worker, in MB."""
         return max((_status_kb(pid, "VmHWM") for pid in self.worker_pids()), default=0) / 1024
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the workers have used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def rss_mb(self) -> float:
         return max((_status_kb(pid, "VmRSS") for pid in self.worker_pids()), default=0) / 1024
 

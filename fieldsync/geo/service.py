@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import and_, delete, event, func, or_, select
+from sqlalchemy import and_, delete, event, false, func, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from fieldsync.auth.actor import Actor
@@ -27,16 +28,25 @@ from fieldsync.geo.models import Territory, TerritoryRep
 from fieldsync.portfolio.models import Account
 from fieldsync.records import Write, mark_written, on_record_written
 from fieldsync.schemas import decode_cursor, encode_cursor
+from fieldsync.sync.changelog import record_account_changes
+
+# Accounts per bulk statement (well under SQLite's and PostgreSQL's bind-parameter limits).
+PLACEMENT_CHUNK = 5000
 
 # --- placement -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PlacementIndex:
-    """The territories of one organisation, ready to place points and postal codes."""
+    """The territories of one organisation, ready to place points and postal codes.
+
+    Polygons sit in an STRtree, smallest area first, so a point finds its candidates through
+    the tree and the first hit is the smallest territory containing it.
+    """
 
     polygons: list[tuple[float, uuid.UUID, BaseGeometry]]  # (area, id, shape), smallest first
     postal: dict[tuple[str, str], list[tuple[int, uuid.UUID]]]  # (country, code) -> (size, id)
+    tree: shapely.STRtree | None = None
 
     def territory_for(
         self,
@@ -46,15 +56,32 @@ class PlacementIndex:
         postal_code: str | None,
     ) -> uuid.UUID | None:
         """Postal-code territories first (explicit lists), then the smallest polygon."""
-        if country and postal_code:
-            matches = self.postal.get((country, normalise_postal_code(postal_code)))
-            if matches:
-                return min(matches)[1]
-        if lat is not None and lon is not None:
-            for _, territory_id, geometry in self.polygons:
-                if shapely.intersects_xy(geometry, lon, lat):
-                    return territory_id
-        return None
+        return self.place_many([(lat, lon, country, postal_code)])[0]
+
+    def place_many(
+        self, places: list[tuple[float | None, float | None, str | None, str | None]]
+    ) -> list[uuid.UUID | None]:
+        """Territory of each (lat, lon, country, postal code), vectorised over the points."""
+        result: list[uuid.UUID | None] = [None] * len(places)
+        located = [
+            i for i, (lat, lon, _, _) in enumerate(places) if lat is not None and lon is not None
+        ]
+        if located and self.tree is not None:
+            points = shapely.points(
+                [places[i][1] for i in located], [places[i][0] for i in located]  # type: ignore[misc]
+            )
+            point_idx, polygon_idx = self.tree.query(points, predicate="intersects")
+            if len(point_idx):
+                order = np.lexsort((polygon_idx, point_idx))  # per point, smallest area first
+                first_points, first = np.unique(point_idx[order], return_index=True)
+                for p, k in zip(first_points, order[first], strict=True):
+                    result[located[int(p)]] = self.polygons[int(polygon_idx[k])][1]
+        for i, (_, _, country, postal_code) in enumerate(places):
+            if country and postal_code:
+                matches = self.postal.get((country, normalise_postal_code(postal_code)))
+                if matches:
+                    result[i] = min(matches)[1]
+        return result
 
 
 def normalise_postal_code(code: str) -> str:
@@ -79,7 +106,8 @@ def build_placement_index(session: Session, org_id: uuid.UUID) -> PlacementIndex
                 key = (territory.country, normalise_postal_code(str(code)))
                 postal.setdefault(key, []).append((size, territory.id))
     polygons.sort(key=lambda item: (item[0], str(item[1])))
-    return PlacementIndex(polygons=polygons, postal=postal)
+    tree = shapely.STRtree([geometry for _, _, geometry in polygons]) if polygons else None
+    return PlacementIndex(polygons=polygons, postal=postal, tree=tree)
 
 
 INDEXES_KEY = "fieldsync.placement_indexes"
@@ -134,18 +162,70 @@ def place_account(session: Session, account: Account, index: PlacementIndex | No
     return True
 
 
-def place_all_accounts(session: Session, org_id: uuid.UUID) -> int:
-    """Re-place every live account of the organisation; return how many moved."""
+def place_all_accounts(
+    session: Session,
+    org_id: uuid.UUID,
+    *,
+    affected: BaseGeometry | None = None,
+    postal_keys: set[tuple[str, str]] | None = None,
+    territory_id: uuid.UUID | None = None,
+) -> int:
+    """Re-place the organisation's live accounts in bulk; return how many moved.
+
+    With ``affected`` (the old and new shapes of a changed territory), ``postal_keys`` (its
+    old and new codes) or ``territory_id`` (its current accounts), only accounts a change can
+    move are read. Moved accounts get a new version and a change-log row each, written in
+    bulk: placement is the server's own write of a server-owned field.
+    """
     index = build_placement_index(session, org_id)
-    accounts = session.execute(
-        select(Account).where(Account.org_id == org_id, Account.deleted_at.is_(None))
-    ).scalars()
-    moved = 0
-    for account in accounts:
-        if place_account(session, account, index):
-            mark_written(session, "accounts", account, {"territory_id"})
-            moved += 1
-    return moved
+    stmt = select(
+        Account.id, Account.lat, Account.lon, Account.country, Account.postal_code,
+        Account.territory_id, Account.version,
+    ).where(Account.org_id == org_id, Account.deleted_at.is_(None))  # fmt: skip
+    scope = []
+    if affected is not None:
+        min_lon, min_lat, max_lon, max_lat = affected.bounds
+        scope.append(Account.lat.between(min_lat, max_lat) & Account.lon.between(min_lon, max_lon))
+    if postal_keys:
+        codes = {code for _, code in postal_keys}
+        scope.append(Account.postal_code.in_(codes))
+    if territory_id is not None:
+        scope.append(Account.territory_id == territory_id)
+    if affected is not None or postal_keys or territory_id is not None:
+        stmt = stmt.where(or_(*scope)) if scope else stmt.where(false())
+    rows = session.execute(stmt).all()
+    targets = index.place_many([(r.lat, r.lon, r.country, r.postal_code) for r in rows])
+    moved = [
+        (row, target)
+        for row, target in zip(rows, targets, strict=True)
+        if target != row.territory_id
+    ]
+    if moved:
+        _write_placements(session, org_id, moved)
+    return len(moved)
+
+
+def _write_placements(session: Session, org_id: uuid.UUID, moved: list[tuple[Any, Any]]) -> None:
+    """One UPDATE and one INSERT ... SELECT per territory and chunk, not one per account."""
+    now = utcnow()
+    ids = {row.id for row, _ in moved}
+    # Accounts already loaded in this session must see the new values too.
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, Account) and loaded.id in ids:
+            session.expire(loaded)
+    by_target: dict[Any, list[uuid.UUID]] = {}
+    for row, target in moved:
+        by_target.setdefault(target, []).append(row.id)
+    table = Account.__table__
+    for target, account_ids in by_target.items():
+        for start in range(0, len(account_ids), PLACEMENT_CHUNK):
+            chunk = account_ids[start : start + PLACEMENT_CHUNK]
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(chunk))
+                .values(territory_id=target, version=table.c.version + 1, updated_at=now)
+            )
+            record_account_changes(session, org_id, chunk, now)
 
 
 # --- territories -----------------------------------------------------------------------------
@@ -289,6 +369,35 @@ def _apply_territory_fields(
     return changed
 
 
+def _reach(territory: Territory) -> tuple[BaseGeometry | None, set[tuple[str, str]]]:
+    """The shape and postal keys through which a territory can hold accounts."""
+    shape = parse_territory_geometry(territory.geometry) if territory.geometry else None
+    codes = {
+        (territory.country, normalise_postal_code(str(code)))
+        for code in territory.postal_codes or []
+        if territory.country
+    }
+    return shape, codes
+
+
+def _replace_around(
+    session: Session,
+    org_id: uuid.UUID,
+    territory: Territory,
+    before: tuple[BaseGeometry | None, set[tuple[str, str]]],
+) -> int:
+    """Re-place only the accounts a territory change can move: inside its old or new shape,
+    with its old or new postal codes, or in it now."""
+    after = _reach(territory) if territory.deleted_at is None else (None, set())
+    shapes = [shape for shape in (before[0], after[0]) if shape is not None]
+    affected = shapely.union_all(shapes) if shapes else None
+    session.flush()  # placement reads the territory back
+    return place_all_accounts(
+        session, org_id, affected=affected, postal_keys=before[1] | after[1],
+        territory_id=territory.id,
+    )  # fmt: skip
+
+
 def _assign_reps(
     session: Session, actor: Actor, territory: Territory, rep_ids: list[uuid.UUID]
 ) -> None:
@@ -322,8 +431,7 @@ def create_territory(session: Session, *, actor: Actor, data: dict[str, Any]) ->
     session.add(territory)
     fields = _apply_territory_fields(session, actor, territory, data)
     mark_written(session, "territories", territory, fields, created=True)
-    session.flush()  # placement reads the new territory back
-    place_all_accounts(session, actor.org_id)
+    _replace_around(session, actor.org_id, territory, (None, set()))
     return territory
 
 
@@ -342,12 +450,12 @@ def update_territory(
         raise PreconditionFailedError(
             f"Territory is at version {territory.version}, not {expected_version}."
         )
+    before = _reach(territory)
     fields = _apply_territory_fields(session, actor, territory, data)
     if fields:
         mark_written(session, "territories", territory, fields)
     if fields & {"geometry", "postal_codes", "country"}:
-        session.flush()
-        place_all_accounts(session, actor.org_id)
+        _replace_around(session, actor.org_id, territory, before)
     return territory
 
 
@@ -363,8 +471,7 @@ def delete_territory(
         )
     territory.deleted_at = utcnow()
     mark_written(session, "territories", territory, {"deleted_at"})
-    session.flush()
-    place_all_accounts(session, actor.org_id)
+    _replace_around(session, actor.org_id, territory, _reach(territory))
 
 
 # --- check-in verification -------------------------------------------------------------------

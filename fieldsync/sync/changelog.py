@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, func, insert, literal_column, select
+from sqlalchemy import BigInteger, Uuid, event, func, insert, literal, literal_column, select
 from sqlalchemy.orm import Session
 
+from fieldsync.db import UTCDateTime
 from fieldsync.records import Write, on_record_written
 from fieldsync.sync.models import Change
 
@@ -100,6 +101,30 @@ def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
     rows: list[tuple[Any, dict[str, Any]]] | None = session.info.get(DEFERRED_KEY)
     if rows:
         rows[:] = [item for item in rows if not _within(item[0], previous_transaction)]
+
+
+def record_account_changes(
+    session: Session, org_id: Any, account_ids: list[Any], changed_at: Any
+) -> None:
+    """Log a bulk server write of accounts (territory placement) in one INSERT ... SELECT,
+    reading each account's new version: the same rows ``record_change`` writes one by one."""
+    if not account_ids:
+        return
+    from fieldsync.portfolio.models import Account
+
+    txid: Any = literal(None, BigInteger)
+    if session.get_bind().dialect.name == "postgresql":
+        txid = literal_column("pg_current_xact_id()::text::bigint")
+    source = select(
+        literal(org_id, Uuid), literal("accounts"), Account.id, Account.id, Account.version,
+        txid, literal(changed_at, UTCDateTime()),
+    ).where(Account.id.in_(account_ids))  # fmt: skip
+    session.execute(
+        insert(Change).from_select(
+            ["org_id", "entity", "record_id", "account_id", "version", "txid", "changed_at"],
+            source,
+        )
+    )
 
 
 def install() -> None:

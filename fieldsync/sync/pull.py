@@ -287,31 +287,44 @@ def _differences(
     """The roots wanted and not held at ``generation`` (entered), and held and not wanted (left).
 
     One statement computes both in the database, so a scope of 10,000 accounts that did not
-    change costs two scans and no transfer: every wanted and every held root, tagged with its
-    side, grouped; a root on one side only is a difference. (Grouping, not an anti-join: its
-    cost does not depend on what the planner believes of the device's rows, nothing yet right
-    after a first pull wrote them.)
+    change costs a scan of each side and no transfer. Neither form depends on what the planner
+    believes of the device's rows (nothing yet, right after a first pull wrote them): a full
+    join can only be hashed or merged on PostgreSQL; SQLite, which would nest it, groups the
+    roots of both sides instead (a root on one side only is a difference).
     """
-    sides = []
+    parts = []
+    if session.get_bind().dialect.name == "postgresql":
+        for entity, wanted_ids in scope.items():
+            wanted = wanted_ids.subquery()
+            held = held_ids(device_id, generation, entity).subquery()
+            parts.append(
+                select(literal(entity, String()), wanted.c.id, held.c.record_id)
+                .select_from(wanted.join(held, wanted.c.id == held.c.record_id, full=True))
+                .where(or_(wanted.c.id.is_(None), held.c.record_id.is_(None)))
+            )
+        rows = session.execute(union_all(*parts)).all()
+        entered = {(entity, new) for entity, new, _ in rows if new is not None}
+        left = {(entity, gone) for entity, _, gone in rows if gone is not None}
+        return entered, left
     for entity, wanted_ids in scope.items():
         model = ROOT_MODELS[entity]
-        sides.append(wanted_ids.with_only_columns(
+        parts.append(wanted_ids.with_only_columns(
             literal(entity, String()).label("entity"), model.id.label("record_id"),
             literal(1).label("side"),
         ))  # fmt: skip
-        sides.append(
+        parts.append(
             select(DeviceScope.entity, DeviceScope.record_id, literal(2).label("side")).where(
                 _held(device_id, generation), DeviceScope.entity == entity
             )
         )
-    both = union_all(*sides).subquery()
-    rows = session.execute(
+    both = union_all(*parts).subquery()
+    grouped = session.execute(
         select(both.c.entity, both.c.record_id, func.min(both.c.side))
         .group_by(both.c.entity, both.c.record_id)
         .having(func.count() == 1)
     ).all()
-    entered = {(entity, rid) for entity, rid, side in rows if side == 1}
-    left = {(entity, rid) for entity, rid, side in rows if side == 2}
+    entered = {(entity, rid) for entity, rid, side in grouped if side == 1}
+    left = {(entity, rid) for entity, rid, side in grouped if side == 2}
     return entered, left
 
 
