@@ -37,6 +37,9 @@ class Account(SyncedRecordMixin, Base):
         Index("ix_accounts_org_owner", "org_id", "owner_id"),
         Index("ix_accounts_org_visit_due", "org_id", "visit_due_at"),
         Index("ix_accounts_geocode_due", "geocode_status", "geocode_next_attempt_at"),
+        # Everything ``auth.scope`` tests, and the id: a pull compares a device's scope with
+        # the accounts it may see from this index alone (an index-only scan on PostgreSQL).
+        Index("ix_accounts_org_scope", "org_id", "owner_id", "territory_id", "deleted_at", "id"),
     )
 
     kind: Mapped[str] = mapped_column(String(16))
