@@ -14,8 +14,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-# Account ids whose address changed in this transaction, geocoded by a worker after commit.
-GEOCODE_QUEUE_KEY = "fieldsync.geocode_queue"
+from fieldsync.deferred import GEOCODE_QUEUE_KEY
 
 
 def init_celery(app: Flask) -> Celery:
@@ -51,11 +50,6 @@ def init_celery(app: Flask) -> Celery:
 def celery_of(app: Flask) -> Celery:
     celery: Celery = app.extensions["celery"]
     return celery
-
-
-def queue_after_commit(session: Session, key: str, value: Any) -> None:
-    """Remember work to hand to a worker once this transaction has committed."""
-    session.info.setdefault(key, set()).add(value)
 
 
 @event.listens_for(Session, "after_commit")

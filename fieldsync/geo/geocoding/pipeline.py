@@ -21,10 +21,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fieldsync.db import utcnow
+from fieldsync.deferred import GEOCODE_QUEUE_KEY, queue_after_commit
 from fieldsync.geo.geocoding.results import AddressQuery
 from fieldsync.geo.geocoding.service import GeocodingService, Outcome, cache_key
 from fieldsync.geo.service import PlacementIndex, build_placement_index, place_account
-from fieldsync.jobs import GEOCODE_QUEUE_KEY, queue_after_commit
 from fieldsync.portfolio.models import Account
 from fieldsync.records import mark_written
 
