@@ -96,7 +96,9 @@ class Pull(MethodView):
 
         Pull again while `has_more`. Accounts come first, then contacts, tasks and plans, then
         interactions. `removed` lists deletions and records that left the scope (with their
-        account's contacts, tasks and interactions). With `checksum=true` the last page carries
+        account's contacts, tasks and interactions). An account deleted on the server leaves
+        the phone together with its contacts, tasks and interactions; the server keeps those
+        (history, REST lists, statistics). With `checksum=true` the last page carries
         a SHA-256 over the sorted `entity:id:version` lines of the whole scope; if it differs
         from the phone's own, pull once more (writes may have landed meanwhile) and only then
         re-sync from scratch.
