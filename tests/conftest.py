@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'fieldsync.db'}"
     make = request.getfixturevalue("new_postgres_database")
     return str(make("suite"))
+
+
+@contextmanager
+def limiter_storage_kept() -> Iterator[None]:
+    """Flask-Limiter keeps one storage per Limiter: an extra app built with REDIS_URL would
+    move the suite's counters to Redis (shared by parallel workers). Put them back after."""
+    saved = (limiter._storage, limiter._limiter)
+    try:
+        yield
+    finally:
+        limiter._storage, limiter._limiter = saved
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:

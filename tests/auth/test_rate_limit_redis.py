@@ -11,7 +11,7 @@ import redis
 from flask import Flask
 
 from fieldsync.extensions import db, limiter
-from tests.conftest import PASSWORD, World
+from tests.conftest import PASSWORD, World, limiter_storage_kept
 from tests.conftest import make_app as make_test_app
 
 REDIS_URL = os.environ.get("FIELDSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -25,13 +25,14 @@ def two_processes(app: Flask, database_url: str) -> Iterator[tuple[Flask, Flask]
         if os.environ.get("CI"):
             pytest.fail(f"Redis does not answer at {REDIS_URL}: CI requires it")
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
-    apps = (make_test_app(database_url, REDIS_URL=REDIS_URL),
-            make_test_app(database_url, REDIS_URL=REDIS_URL))  # fmt: skip
-    yield apps
-    for flask_app in apps:
-        with flask_app.app_context():
-            limiter.reset()
-            db.engine.dispose()
+    with limiter_storage_kept():
+        apps = (make_test_app(database_url, REDIS_URL=REDIS_URL),
+                make_test_app(database_url, REDIS_URL=REDIS_URL))  # fmt: skip
+        yield apps
+        for flask_app in apps:
+            with flask_app.app_context():
+                limiter.reset()
+                db.engine.dispose()
 
 
 def test_failed_logins_count_across_processes(two_processes, world: World) -> None:

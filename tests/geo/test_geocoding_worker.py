@@ -15,7 +15,7 @@ import redis
 from flask import Flask
 
 from fieldsync.extensions import db
-from tests.conftest import TEST_SETTINGS, World, make_world
+from tests.conftest import TEST_SETTINGS, World, limiter_storage_kept, make_world
 from tests.conftest import make_app as make_test_app
 
 REDIS_URL = os.environ.get("FIELDSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -67,12 +67,13 @@ def worker(database_url: str, redis_url: str) -> Iterator[str]:
 @pytest.fixture
 def producer(app, database_url: str, redis_url: str, worker: str) -> Iterator[Flask]:
     """The API side: an app that sends tasks to the worker's queue."""
-    flask_app = make_test_app(
-        database_url, REDIS_URL=redis_url, CELERY_QUEUE=worker, GEOCODE_INLINE=False
-    )
-    yield flask_app
-    with flask_app.app_context():
-        db.engine.dispose()
+    with limiter_storage_kept():
+        flask_app = make_test_app(
+            database_url, REDIS_URL=redis_url, CELERY_QUEUE=worker, GEOCODE_INLINE=False
+        )
+        yield flask_app
+        with flask_app.app_context():
+            db.engine.dispose()
 
 
 def test_worker_geocodes_an_account_written_through_the_api(producer: Flask) -> None:
