@@ -1,8 +1,8 @@
-"""``python -m bench [sync|geocoding] [--db sqlite|postgresql|both] [--no-write]``.
+"""``python -m bench [sync|geocoding|placement] [--db sqlite|postgresql|both] [--no-write]``.
 
 Runs the benchmarks (all of them without a name), prints their tables and writes their reports:
 ``bench/RESULTS.md`` for sync (the part below the notes marker of an existing file is kept:
-hand-written analysis survives runs), ``bench/results/geocoding.md`` for geocoding.
+hand-written analysis survives runs), ``bench/results/NAME.md`` for the others.
 """
 
 from __future__ import annotations

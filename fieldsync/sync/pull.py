@@ -500,24 +500,16 @@ def _entered_children(entity: str) -> Phase:
 
 
 def _window(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseResult:
-    """Records the device holds that changed since the last sweep (at their latest state)."""
+    """Records the device holds that changed since the last sweep (at their latest state).
+
+    The change log is read by position only (its index), and which of those changes concern
+    the device is decided from the roots they touch, looked up among the device's rows in one
+    query (rather than joining every change with the whole scope).
+    """
     assert sweep.generation is not None
-    held_accounts = held_ids(sweep.device_id, sweep.generation, "accounts")
-    relevant = or_(
-        Change.account_id.in_(held_accounts),
-        Change.prev_account_id.in_(held_accounts),
-        and_(
-            Change.entity == "territories",
-            Change.record_id.in_(held_ids(sweep.device_id, sweep.generation, "territories")),
-        ),
-        and_(
-            Change.entity == "tasks",
-            Change.record_id.in_(held_ids(sweep.device_id, sweep.generation, "tasks")),
-        ),
-    )
-    stmt = select(Change.seq, Change.entity, Change.record_id).where(
-        Change.org_id == _org_of(session, sweep), relevant
-    )
+    stmt = select(
+        Change.seq, Change.entity, Change.record_id, Change.account_id, Change.prev_account_id
+    ).where(Change.org_id == _org_of(session, sweep))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.where(Change.txid >= sweep.watermark)
     else:
@@ -527,18 +519,34 @@ def _window(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseRes
     changes = session.execute(stmt.order_by(Change.seq).limit(n)).all()
     if not changes:
         return [], None, True
+    holder = _Holder(session, sweep)
+    holder.look_up(
+        {("accounts", c.account_id) for c in changes}
+        | {("accounts", c.prev_account_id) for c in changes}
+        | {(c.entity, c.record_id) for c in changes if c.entity in ("territories", "tasks")}
+    )
     wanted: dict[str, set[uuid.UUID]] = {}
-    for _, entity, record_id in changes:
-        wanted.setdefault(entity, set()).add(record_id)
+    for change in changes:
+        if (
+            holder.holds("accounts", change.account_id)
+            or holder.holds("accounts", change.prev_account_id)
+            or (change.entity in ("territories", "tasks")
+                and holder.holds(change.entity, change.record_id))
+        ):  # fmt: skip
+            wanted.setdefault(change.entity, set()).add(change.record_id)
     rows: PhaseRows = []
     for entity, ids in wanted.items():
         model = MODELS[entity]
         found = _fetch(session, entity, _records(entity).where(model.id.in_(ids)))
         records = {r.id: r for r in found}
-        holds = _holds(session, sweep, entity, records.values())
+        # Where each record is now (it may have moved since its change was logged).
+        holder.look_up({_root_of(entity, r) for r in records.values()})
         for rid in ids:
             record = records.get(rid)
-            keep = record is not None and record.deleted_at is None and holds(record)
+            keep = (
+                record is not None and record.deleted_at is None
+                and holder.holds(*_root_of(entity, record))
+            )  # fmt: skip
             rows.append((entity, rid, record if keep else None))
     return rows, str(changes[-1].seq), len(changes) < n
 
@@ -549,38 +557,40 @@ def _org_of(session: Session, sweep: Sweep) -> uuid.UUID:
     return device.org_id
 
 
-def _holds(session: Session, sweep: Sweep, entity: str, records: Any) -> Callable[[Any], bool]:
-    """Does the device's snapshot contain this (live) record?"""
-    assert sweep.generation is not None
-    records = list(records)
-    account_ids = {
-        r.id if entity == "accounts" else getattr(r, "account_id", None) for r in records
-    }
-    account_ids.discard(None)
-    held_accounts = set(
-        session.execute(
-            held_ids(sweep.device_id, sweep.generation, "accounts").where(
-                DeviceScope.record_id.in_(account_ids)
-            )
-        ).scalars()
-    ) if account_ids else set()
-    if entity == "territories" or entity == "tasks":
-        held_roots = set(
-            session.execute(
-                held_ids(sweep.device_id, sweep.generation, entity).where(
-                    DeviceScope.record_id.in_([r.id for r in records])
-                )
-            ).scalars()
-        )
-    else:
-        held_roots = set()
-    if entity == "accounts":
-        return lambda r: r.id in held_accounts
-    if entity == "territories":
-        return lambda r: r.id in held_roots
-    if entity == "tasks":
-        return lambda r: r.account_id in held_accounts if r.account_id else r.id in held_roots
-    return lambda r: r.account_id in held_accounts
+def _root_of(entity: str, record: Any) -> tuple[str, Any]:
+    """The scope root a live record hangs on: its account, or itself for roots without one."""
+    if entity in ("accounts", "territories"):
+        return entity, record.id
+    if entity == "tasks" and record.account_id is None:
+        return "tasks", record.id
+    return "accounts", record.account_id
+
+
+class _Holder:
+    """Which roots the device holds at the sweep's generation, looked up as needed."""
+
+    def __init__(self, session: Session, sweep: Sweep) -> None:
+        assert sweep.generation is not None
+        self.session, self.sweep = session, sweep
+        self.known: set[tuple[str, Any]] = set()
+        self.held: set[tuple[str, Any]] = set()
+
+    def look_up(self, roots: set[tuple[str, Any]]) -> None:
+        new = {(entity, rid) for entity, rid in roots - self.known if rid is not None}
+        self.known |= roots
+        assert self.sweep.generation is not None
+        for entity in sorted({entity for entity, _ in new}):
+            ids = sorted((rid for e, rid in new if e == entity), key=str)
+            for start in range(0, len(ids), ROOT_BATCH):
+                found = self.session.execute(
+                    held_ids(self.sweep.device_id, self.sweep.generation, entity).where(
+                        DeviceScope.record_id.in_(ids[start : start + ROOT_BATCH])
+                    )
+                ).scalars()
+                self.held |= {(entity, rid) for rid in found}
+
+    def holds(self, entity: str, record_id: Any) -> bool:
+        return record_id is not None and (entity, record_id) in self.held
 
 
 # (phase, what it needs to have anything to send: roots of an entity that left or entered)
