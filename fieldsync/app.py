@@ -13,7 +13,7 @@ from fieldsync.auth.service import AuthSettings
 from fieldsync.config import load_settings
 from fieldsync.docs import init_docs
 from fieldsync.errors import APIError, register_error_handlers
-from fieldsync.extensions import api, db, init_extensions, limiter
+from fieldsync.extensions import api, db, init_extensions
 from fieldsync.health import health_blueprint
 from fieldsync.jobs import init_celery
 from fieldsync.sync import changelog
@@ -136,4 +136,4 @@ def _spec_options() -> dict[str, Any]:
     }
 
 
-__all__ = ["FieldSyncFlask", "create_app", "limiter"]
+__all__ = ["FieldSyncFlask", "create_app"]

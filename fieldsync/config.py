@@ -31,7 +31,6 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "ARGON2_MEMORY_COST": 65536,
         "ARGON2_PARALLELISM": 4,
         "LOG_LEVEL": "INFO",
-        "DEFAULT_TIMEZONE": "Europe/Rome",
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
     }
 
