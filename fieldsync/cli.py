@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,12 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return _create_app()
+            app = _create_app()
+            # Everything loaded so far (the app, SQLAlchemy, the solvers' modules) lives as long
+            # as the worker: out of the collector's sight, a full collection takes a few ms
+            # instead of ~200 ms in the middle of a request (measured on a 500-mutation push).
+            gc.freeze()
+            return app
 
     click.echo(f"FieldSync API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     FieldSyncServer().run()

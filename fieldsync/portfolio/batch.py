@@ -51,10 +51,16 @@ class WriteBatch:
     territories: frozenset[uuid.UUID]  # of the team
     absent: set[tuple[type[Any], uuid.UUID]] = field(default_factory=set)
     kept: list[Any] = field(default_factory=list)  # strong references: the identity map is weak
+    # Optimistic mode (see ``sync.push``): the services leave their writes pending instead of
+    # flushing each one, and ``find`` answers for the records created but not yet inserted.
+    defer_flush: bool = False
+    pending: dict[tuple[type[Any], Any], Any] = field(default_factory=dict)
 
     def find(self, session: Session, model: type[Any], record_id: Any) -> Any:
         """``session.get(model, record_id)``, from memory when the batch knows the answer."""
         record = session.identity_map.get(session.identity_key(model, record_id))
+        if record is None and self.pending:
+            record = self.pending.get((model, record_id))
         if record is not None or (model, record_id) in self.absent:
             return record
         record = session.get(model, record_id)
@@ -74,6 +80,16 @@ class WriteBatch:
             return record.assignee_id in self.team or record.created_by in self.team
         account = self.find(session, Account, record.account_id)
         return account is not None and self.sees(session, Account, account)
+
+    def created(self, model: type[Any], record: Any) -> None:
+        """Note a record added to the session: until it is flushed, only ``find`` knows it."""
+        if self.defer_flush:
+            self.pending[(model, record.id)] = record
+
+    def flush(self, session: Session) -> None:
+        """Flush now, unless the batch is optimistic (it flushes once, at its end)."""
+        if not self.defer_flush:
+            session.flush()
 
 
 @event.listens_for(Session, "pending_to_persistent")

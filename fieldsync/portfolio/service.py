@@ -101,6 +101,18 @@ def _get(session: Session, actor: Actor, model: type[Any], record_id: Any) -> An
     return batch.find(session, model, record_id) if batch else session.get(model, record_id)
 
 
+def _flush(session: Session, actor: Actor, model: type[Any] | None, record: Any) -> None:
+    """Flush a write (constraint errors surface at the write that caused them); an optimistic
+    write batch flushes once at its end instead, and is told of new records (``model``)."""
+    batch = current_batch(session, actor)
+    if batch is None:
+        session.flush()
+        return
+    if model is not None:
+        batch.created(model, record)
+    batch.flush(session)
+
+
 def _check_user(session: Session, actor: Actor, user_id: uuid.UUID | None, field: str) -> None:
     if user_id is None:
         return
@@ -367,7 +379,7 @@ def create_record(
     with session.no_autoflush:
         fields = APPLIERS[entity](session, actor, record, data, True)
     mark_written(session, entity, record, fields, created=True, now=now, edited_at=edited_at)
-    session.flush()  # surface constraint errors here, not at commit
+    _flush(session, actor, model, record)  # surface constraint errors here, not at commit
     return record
 
 
@@ -395,7 +407,7 @@ def update_record(
     if fields:
         moved_from = account_before if "account_id" in fields else None
         mark_written(session, entity, record, fields, edited_at=edited_at, moved_from=moved_from)
-        session.flush()
+        _flush(session, actor, model=None, record=record)
     return record
 
 
