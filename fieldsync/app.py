@@ -49,6 +49,7 @@ def _blueprints() -> tuple[Any, ...]:
     from fieldsync.auth.api import blueprints as auth_blueprints
     from fieldsync.geo.api import blueprints as geo_blueprints
     from fieldsync.geo.geocoding.api import blueprints as geocoding_blueprints
+    from fieldsync.planning.api import blueprints as planning_blueprints
     from fieldsync.portfolio.api import blueprints as portfolio_blueprints
     from fieldsync.sync.api import blueprints as sync_blueprints
 
@@ -57,6 +58,7 @@ def _blueprints() -> tuple[Any, ...]:
         *portfolio_blueprints,
         *geo_blueprints,
         *geocoding_blueprints,
+        *planning_blueprints,
         *sync_blueprints,
     )
 

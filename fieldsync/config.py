@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,20 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "ARGON2_PARALLELISM": 4,
         "LOG_LEVEL": "INFO",
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
+        # Visit planning's travel model: great-circle km times the road factor at the speed,
+        # unless OSRM_URL names an OSRM server (its table service, `profile`, timeout in s).
+        "TRAVEL_ROAD_FACTOR": 1.3,
+        "TRAVEL_SPEED_KMH": 50.0,
+        "OSRM_URL": None,
+        "OSRM_PROFILE": "driving",
+        "OSRM_TIMEOUT": 10.0,
+        # Weights of the urgency score that ranks due accounts (fieldsync.planning.due):
+        # cadence overdue, open tasks due, status, revenue, days without contact.
+        "URGENCY_WEIGHT_OVERDUE": 1.0,
+        "URGENCY_WEIGHT_TASKS": 1.0,
+        "URGENCY_WEIGHT_STATUS": 1.0,
+        "URGENCY_WEIGHT_VALUE": 1.0,
+        "URGENCY_WEIGHT_SILENCE": 1.0,
     }
 
 
@@ -57,7 +72,23 @@ def load_settings(instance_path: str, overrides: dict[str, Any] | None = None) -
 
 
 def check_settings(settings: dict[str, Any]) -> None:
-    """Refuse to run in production with the public development key or a weak key."""
+    """Refuse to run in production with the public development key or a weak key, or
+    anywhere with planning numbers that cannot work (weights < 0, speeds <= 0)."""
+    for name, lowest, strict in (
+        *((k, 0.0, False) for k in settings if k.startswith("URGENCY_WEIGHT_")),
+        ("TRAVEL_ROAD_FACTOR", 1.0, False),
+        ("TRAVEL_SPEED_KMH", 0.0, True),
+        ("OSRM_TIMEOUT", 0.0, True),
+    ):
+        if settings.get(name) is None:
+            continue
+        try:
+            value = float(settings[name])
+        except (TypeError, ValueError):
+            value = math.nan  # fails both comparisons below
+        if not (value > lowest if strict else value >= lowest):
+            bound = f"> {lowest:g}" if strict else f">= {lowest:g}"
+            raise ConfigurationError(f"FIELDSYNC_{name} must be a number {bound}")
     if settings["ENV"] == "production":
         key = settings.get("SECRET_KEY") or ""
         if key == INSECURE_DEV_SECRET or len(str(key)) < 32:

@@ -60,6 +60,15 @@ class PayloadTooLargeError(APIError):
     status, code = 413, "payload_too_large"
 
 
+class UnavailableError(APIError):
+    """A service we depend on cannot answer now; the client should retry after a while."""
+
+    status, code = 503, "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 30) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class ValidationError(APIError):
     """Field-level problems: ``fields`` maps a field (dotted for nested) to its messages."""
 

@@ -44,7 +44,7 @@ from fieldsync.planning.problem import (
     Unassigned,
     Vehicle,
 )
-from fieldsync.planning.schedule import best_timeline, insertion_hints, timeline
+from fieldsync.planning.schedule import EPS, best_timeline, insertion_hints, timeline
 from fieldsync.planning.verify import verify
 
 __all__ = [
@@ -181,7 +181,20 @@ def _insertions(
     for vehicle in problem.vehicles:
         route = routes.get(vehicle.id)
         jobs = _jobs_of(problem, route)
+        slack = _slack(vehicle, route)
         for index in range(len(jobs) + 1):
+            if slack is not None and job.location is not None:
+                before = vehicle.start if index == 0 else jobs[index - 1].location
+                after = jobs[index].location if index < len(jobs) else vehicle.end_location
+                assert before is not None and after is not None
+                delay = (
+                    problem.travel(before, job.location)
+                    + job.service
+                    + problem.travel(job.location, after)
+                    - problem.travel(before, after)
+                )
+                if delay > slack + EPS * max(1.0, abs(vehicle.shift.end)):
+                    continue  # cannot fit: the route cannot absorb the delay (see _slack)
             trial = [*jobs[:index], job, *jobs[index:]]
             for hint in insertion_hints(route, index, len(vehicle.breaks)):
                 new = timeline(problem, vehicle, trial, hint)
@@ -189,6 +202,21 @@ def _insertions(
                     found.append((vehicle, index, new))
                     break
     return found
+
+
+def _slack(vehicle: Vehicle, route: Route | None) -> float | None:
+    """Return how much delay `route` can absorb at most, or None for an empty route.
+
+    Inserting a visit delays everything after it by its detour plus its service; only time
+    spent waiting, the breaks (which may move into new waiting) and the time left before the
+    shift ends can absorb that. A bound, so a placement it rules out never fits: it saves
+    the exact timeline of most placements when diagnosing a full day's left-out visits.
+    """
+    if route is None or not route.stops:
+        return None
+    waiting = sum(max(0.0, s.start - s.arrival) for s in route.stops)
+    breaks = sum(b.duration for b in vehicle.breaks)
+    return vehicle.shift.end - route.arrival + waiting + breaks
 
 
 def _insert(problem: Problem, routes: dict[str, Route], job: Job) -> None:

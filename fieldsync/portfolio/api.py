@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from fieldsync.extensions import db
+from fieldsync.planning.due import UrgencyWeights
 from fieldsync.portfolio import schemas as s
 from fieldsync.portfolio import service
 from fieldsync.portfolio.schemas import parse_near
@@ -54,6 +55,8 @@ def collection_blueprint(
         @blp.doc(summary=f"List {entity}", description=f"{label}s you can see, filtered, paged.")
         def get(self, args: dict[str, Any]) -> dict[str, Any]:
             limit, cursor = args.pop("limit"), args.pop("cursor")
+            # due accounts come most urgent first, with the organisation's weights
+            by_urgency = entity == "accounts" and bool(args.get("due"))
             result = service.list_records(
                 db.session,
                 actor=current_actor(),
@@ -61,6 +64,7 @@ def collection_blueprint(
                 conditions=filters(db.session, args),
                 limit=limit,
                 cursor=cursor,
+                urgency=UrgencyWeights.from_settings(current_app.config) if by_urgency else None,
             )
             return {"items": result.items, "next_cursor": result.next_cursor}
 

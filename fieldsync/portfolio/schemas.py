@@ -302,7 +302,14 @@ class AccountQueryArgsSchema(StorableText, PageArgsSchema):
     industry = ma.fields.String()
     country = CountryCode()
     q = ma.fields.String(validate=validate.Length(min=1, max=200))
-    due = ma.fields.Boolean(metadata={"description": "Only accounts whose cadence is overdue"})
+    due = ma.fields.Boolean(
+        metadata={
+            "description": "Only accounts whose cadence is overdue. With true, the most urgent "
+            "come first (days overdue against the cadence, status, open tasks due, revenue, "
+            "days without contact), then by id; `next_cursor` keeps the instant the first "
+            "page was scored at and the last (score, id), so pages continue one order."
+        }
+    )
     near = ma.fields.String(metadata={"description": "LAT,LON; with radius_km"})
     radius_km = ma.fields.Float(load_default=10.0, validate=validate.Range(0.01, 2000))
 

@@ -29,6 +29,7 @@ from fieldsync.exceptions import (
 from fieldsync.geo.geocoding.pipeline import queue_geocoding
 from fieldsync.geo.geometry import KM_PER_DEGREE
 from fieldsync.geo.service import place_account, verify_check_in
+from fieldsync.planning.due import UrgencyWeights, account_urgencies
 from fieldsync.portfolio.batch import current_batch
 from fieldsync.portfolio.models import Account, Contact, Interaction, Task
 from fieldsync.records import mark_written
@@ -530,8 +531,14 @@ def list_records(
     conditions: list[ColumnElement[bool]],
     limit: int,
     cursor: str | None,
+    urgency: UrgencyWeights | None = None,
 ) -> Page:
-    """A page of visible live records, in id order (stable keyset paging)."""
+    """A page of visible live records, in id order (stable keyset paging); accounts most
+    urgent first when `urgency` weights are given."""
+    if urgency is not None and entity == "accounts":
+        return _list_by_urgency(
+            session, actor=actor, conditions=conditions, limit=limit, cursor=cursor, weights=urgency
+        )
     model = MODELS[entity]
     stmt = scoped_select(session, actor, model).where(*conditions)
     position = decode_cursor(cursor)
@@ -543,6 +550,48 @@ def list_records(
     rows = list(session.execute(stmt.order_by(model.id).limit(limit + 1)).scalars())
     next_cursor = encode_cursor({"after": str(rows[limit - 1].id)}) if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def _list_by_urgency(
+    session: Session,
+    *,
+    actor: Actor,
+    conditions: list[ColumnElement[bool]],
+    limit: int,
+    cursor: str | None,
+    weights: UrgencyWeights,
+) -> Page:
+    """A page of visible live accounts, most urgent first, then by id.
+
+    Urgency depends on the clock, so the first page fixes the instant the scores are computed
+    at and the cursor carries it with the last (score, id) returned: later pages continue the
+    same order (keyset on score descending, id). Each page scores every matching account (two
+    grouped queries): meant for ``due=true``, a rep's or a team's overdue accounts.
+    """
+    position = decode_cursor(cursor)
+    now, after = utcnow(), None
+    if position is not None:
+        try:
+            now = datetime.fromisoformat(str(position["at"]))
+            after = (-float(position["score"]), str(uuid.UUID(str(position["id"]))))
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
+        if now.tzinfo is None:
+            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]})
+    accounts = list(
+        session.execute(scoped_select(session, actor, Account).where(*conditions)).scalars()
+    )
+    scores = account_urgencies(session, accounts, now=now, weights=weights)
+    ranked = sorted(accounts, key=lambda a: (-scores[a.id], str(a.id)))
+    if after is not None:
+        ranked = [a for a in ranked if (-scores[a.id], str(a.id)) > after]
+    next_cursor = None
+    if len(ranked) > limit:
+        last = ranked[limit - 1]
+        next_cursor = encode_cursor(
+            {"at": now.isoformat(), "score": scores[last.id], "id": str(last.id)}
+        )
+    return Page(items=ranked[:limit], next_cursor=next_cursor)
 
 
 def count_visible(session: Session, *, actor: Actor, entity: str) -> int:

@@ -70,8 +70,9 @@ class Push(MethodView):
         One transaction; each mutation's result in order (`applied`, `merged`, `rejected`,
         `deleted`). Replaying a `changeset_id` returns the stored response (a retry may send a
         new `device_time`; different mutations under the same id are a 409). A mutation's
-        `changed_at` defaults to `device_time` when absent. `visit_plans` mutations are
-        rejected until visit planning is available.
+        `changed_at` defaults to `device_time` when absent. A `visit_plans` mutation
+        (`upsert` only) sets the `status` of the stops it names (`{"stops": [{"account_id",
+        "status"}]}`) of a plan the pusher may edit; any other field is rejected by name.
         """
         # Identity of a changeset is its mutations: a retry may carry a fresh device_time.
         canonical = json.dumps(body["mutations"], sort_keys=True, separators=(",", ":"))

@@ -1,14 +1,15 @@
 """Serving a device its scope: whole on the first pull, then what changed, in pages.
 
 A pull *sweep* is the run of pages from one complete cursor to the next. At its start the
-device's scope roots (the accounts and territories it may see, and its tasks without account)
-are compared with the roots it holds (``DeviceScope`` at the acknowledged generation ``g``);
-the difference is stored as generation ``g + 1``. The sweep then sends, in this order:
+device's scope roots (the accounts and territories it may see, its tasks without account, its
+visit plans) are compared with the roots it holds (``DeviceScope`` at the acknowledged
+generation ``g``); the difference is stored as generation ``g + 1``. The sweep then sends, in
+this order:
 
 1. removals: roots that left the scope, with the contacts, tasks and interactions of the
    accounts that left;
-2. roots that entered it, then their contacts and tasks, then their interactions (the history
-   last, so a phone can work before it arrives);
+2. roots that entered it, then their contacts and tasks (and the plans that entered), then
+   their interactions (the history last, so a phone can work before it arrives);
 3. the change-log window since the previous sweep (see ``changelog`` for why it never skips).
 
 A page's cursor names the sweep, phase and key, so a lost response is retried exactly; a cursor
@@ -45,6 +46,8 @@ from fieldsync.auth.scope import account_condition, record_condition
 from fieldsync.db import utcnow
 from fieldsync.exceptions import GoneError, ValidationError
 from fieldsync.geo.models import Territory, TerritoryRep
+from fieldsync.planning.models import VisitPlan
+from fieldsync.planning.scope import pull_plan_condition
 from fieldsync.portfolio.models import Account, Contact, Interaction, Task
 from fieldsync.schemas import decode_cursor, encode_cursor
 from fieldsync.sync import serialise
@@ -52,14 +55,22 @@ from fieldsync.sync.changelog import current_watermark
 from fieldsync.sync.models import Change, DeviceScope, SyncHorizon
 
 PULL_ENTITIES = ("accounts", "contacts", "interactions", "tasks", "territories", "visit_plans")
-ROOT_MODELS: dict[str, type[Any]] = {"territories": Territory, "accounts": Account, "tasks": Task}
+ROOT_MODELS: dict[str, type[Any]] = {
+    "territories": Territory,
+    "accounts": Account,
+    "tasks": Task,
+    "visit_plans": VisitPlan,
+}
+# Roots that hang on no account: a change of one concerns the device that holds it.
+SELF_ROOTS = ("territories", "tasks", "visit_plans")
 CHILD_MODELS: dict[str, type[Any]] = {
     "contacts": Contact,
     "tasks": Task,
     "interactions": Interaction,
 }
 MODELS: dict[str, type[Any]] = {**ROOT_MODELS, **CHILD_MODELS}
-CURSOR_VERSION = 1
+# 2: visit plans joined the phases (a cursor of version 1 names phases by their old index).
+CURSOR_VERSION = 2
 # Accounts whose children one query of a child phase reads (an IN list of their ids).
 ROOT_BATCH = 500
 
@@ -179,7 +190,13 @@ def scope_queries(session: Session, actor: Actor) -> dict[str, Select[Any]]:
     loose_tasks = select(Task.id).where(
         record_condition(session, actor, Task), Task.account_id.is_(None), Task.deleted_at.is_(None)
     )
-    return {"accounts": accounts, "territories": territories, "tasks": loose_tasks}
+    plans = select(VisitPlan.id).where(pull_plan_condition(session, actor, utcnow().date()))
+    return {
+        "accounts": accounts,
+        "territories": territories,
+        "tasks": loose_tasks,
+        "visit_plans": plans,
+    }
 
 
 def scope_roots(session: Session, actor: Actor) -> set[tuple[str, uuid.UUID]]:
@@ -523,15 +540,14 @@ def _window(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseRes
     holder.look_up(
         {("accounts", c.account_id) for c in changes}
         | {("accounts", c.prev_account_id) for c in changes}
-        | {(c.entity, c.record_id) for c in changes if c.entity in ("territories", "tasks")}
+        | {(c.entity, c.record_id) for c in changes if c.entity in SELF_ROOTS}
     )
     wanted: dict[str, set[uuid.UUID]] = {}
     for change in changes:
         if (
             holder.holds("accounts", change.account_id)
             or holder.holds("accounts", change.prev_account_id)
-            or (change.entity in ("territories", "tasks")
-                and holder.holds(change.entity, change.record_id))
+            or (change.entity in SELF_ROOTS and holder.holds(change.entity, change.record_id))
         ):  # fmt: skip
             wanted.setdefault(change.entity, set()).add(change.record_id)
     rows: PhaseRows = []
@@ -559,7 +575,7 @@ def _org_of(session: Session, sweep: Sweep) -> uuid.UUID:
 
 def _root_of(entity: str, record: Any) -> tuple[str, Any]:
     """The scope root a live record hangs on: its account, or itself for roots without one."""
-    if entity in ("accounts", "territories"):
+    if entity in ("accounts", "territories", "visit_plans"):
         return entity, record.id
     if entity == "tasks" and record.account_id is None:
         return "tasks", record.id
@@ -597,6 +613,7 @@ class _Holder:
 _PLAN: tuple[tuple[Phase, tuple[str, str] | None], ...] = (
     (_removed_roots("territories"), ("removed", "territories")),
     (_removed_roots("tasks"), ("removed", "tasks")),
+    (_removed_roots("visit_plans"), ("removed", "visit_plans")),
     (_removed_roots("accounts"), ("removed", "accounts")),
     (_removed_children("contacts"), ("removed", "accounts")),
     (_removed_children("tasks"), ("removed", "accounts")),
@@ -606,12 +623,14 @@ _PLAN: tuple[tuple[Phase, tuple[str, str] | None], ...] = (
     (_entered_children("contacts"), ("entered", "accounts")),
     (_entered_roots("tasks"), ("entered", "tasks")),
     (_entered_children("tasks"), ("entered", "accounts")),
+    (_entered_roots("visit_plans"), ("entered", "visit_plans")),
     (_entered_children("interactions"), ("entered", "accounts")),
     (_window, None),
 )
 PHASES: tuple[Phase, ...] = tuple(phase for phase, _ in _PLAN)
 PHASE_NEEDS: dict[Phase, tuple[str, str]] = {phase: needs for phase, needs in _PLAN if needs}
-CHILD_PHASES = frozenset(PHASES[3:6] + PHASES[8:9] + PHASES[10:12])
+# The phases ``_children`` built: their page key is ``<account id>/<record id>``.
+CHILD_PHASES = frozenset(p for p in PHASES if p.__qualname__.startswith(f"{_children.__name__}."))
 
 
 # --- the operation ---------------------------------------------------------------------------

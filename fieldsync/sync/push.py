@@ -25,6 +25,7 @@ from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import Device
 from fieldsync.db import utcnow
 from fieldsync.exceptions import APIError, ConflictError, flatten_messages
+from fieldsync.planning.stops import apply_plan_mutation
 from fieldsync.portfolio import schemas as ps
 from fieldsync.portfolio import service as portfolio
 from fieldsync.portfolio.batch import WriteBatch, current_batch, write_batch
@@ -279,8 +280,11 @@ def _apply_mutation(session: Session, ctx: PushContext, raw: Any) -> dict[str, A
         raise MutationRejected({"_mutation": ["A mutation must be a JSON object."]})
     mutation = _load(MUTATION_SCHEMA, raw)
     entity = mutation["entity"]
-    if entity == "visit_plans":
-        raise MutationRejected({"_mutation": ["No such visit plan."]})
+    if entity == "visit_plans":  # stop statuses only: planning has its own rules
+        return apply_plan_mutation(
+            session, actor=ctx.actor, mutation=mutation,
+            edited_at=ctx.real_time(mutation["changed_at"]), changeset_id=ctx.changeset_id,
+        )  # fmt: skip
     model = portfolio.MODELS[entity]
     batch = current_batch(session, ctx.actor)
     record_id = mutation["id"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Column
 
+from fieldsync.planning.models import VisitPlan
 from fieldsync.portfolio.models import Account, Contact, Interaction, Task
 
 # What each function reads, in order. The first columns are the ones the pull itself reads
@@ -47,6 +48,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "tasks": (
         "id", "account_id", "deleted_at", "version", "assignee_id", "title", "kind", "due_at",
         "done", "done_at", "notes", "created_by", "created_at", "updated_at",
+    ),
+    "visit_plans": (
+        "id", "deleted_at", "version", "rep_id", "date", "stops", "unassigned", "totals",
+        "created_at", "updated_at",
     ),
 }  # fmt: skip
 
@@ -194,17 +199,50 @@ def task(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+STOP_KEYS = ("account_id", "arrival", "departure", "travel_minutes", "distance_km", "status")
+UNASSIGNED_KEYS = ("account_id", "reason")
+TOTALS_KEYS = ("distance_km", "travel_minutes", "visits")
+
+
+def _keys(value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A nested object in its schema's key order (JSONB does not keep the order it was given)."""
+    return {key: value[key] for key in keys if key in value}
+
+
+def visit_plan(row: Sequence[Any]) -> dict[str, Any]:
+    """``VisitPlanSchema().dump(plan)``."""
+    (
+        id_, _deleted_at, version, rep_id, date, stops, unassigned, totals, created_at,
+        updated_at,
+    ) = row  # fmt: skip
+    return {
+        "id": None if id_ is None else str(id_),
+        "version": version,
+        "rep_id": None if rep_id is None else str(rep_id),
+        "date": None if date is None else date.isoformat(),
+        "stops": None if stops is None else [_keys(s, STOP_KEYS) for s in stops],
+        "unassigned": (
+            None if unassigned is None else [_keys(u, UNASSIGNED_KEYS) for u in unassigned]
+        ),
+        "totals": None if totals is None else _keys(totals, TOTALS_KEYS),
+        "created_at": None if created_at is None else created_at.isoformat(),
+        "updated_at": None if updated_at is None else updated_at.isoformat(),
+    }
+
+
 SERIALISERS: dict[str, Callable[[Sequence[Any]], dict[str, Any]]] = {
     "accounts": account,
     "contacts": contact,
     "interactions": interaction,
     "tasks": task,
+    "visit_plans": visit_plan,
 }
 MODELS: dict[str, type[Any]] = {
     "accounts": Account,
     "contacts": Contact,
     "interactions": Interaction,
     "tasks": Task,
+    "visit_plans": VisitPlan,
 }
 
 
