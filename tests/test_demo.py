@@ -188,3 +188,43 @@ def test_the_cli_builds_the_demo_and_prints_the_logins(app: Flask) -> None:
     again = runner.invoke(args=["demo", "--accounts", "30"])
     assert again.exit_code == 0, again.output
     assert again.output == result.output
+
+
+def test_a_demo_rep_gets_a_feasible_day_and_week_plan_on_the_phone(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The issue's 'done when': plans from the demo's own data, delivered by pull."""
+    build(app, count=120)
+    headers, rep_id = login(client, REPS[0])
+    day = client.post("/api/v1/plans", json={"date": "2026-12-01"}, headers=headers)
+    assert day.status_code == 200, day.json
+    plan = day.json
+    assert plan["rep_id"] == rep_id and plan["stops"], f"a day with visits: {plan}"
+    times = [(stop["arrival"], stop["departure"]) for stop in plan["stops"]]
+    assert all("08:30" <= a <= d <= "17:30" for a, d in times), times
+    assert [a for a, _ in times] == sorted(a for a, _ in times), "stops in time order"
+    assert plan["totals"]["visits"] == len(plan["stops"])
+    week = client.post(
+        "/api/v1/plans/week", json={"week_start": "2026-12-07", "days": 5}, headers=headers
+    )
+    assert week.status_code == 200, week.json
+    visited = [stop["account_id"] for p in week.json["plans"] for stop in p["stops"]]
+    assert len(week.json["plans"]) == 5 and visited, week.json
+    assert len(visited) == len(set(visited)), "no account twice in a week"
+
+    pulled: dict[str, Any] = {}
+    cursor = None
+    while True:
+        response = client.get(
+            "/api/v1/sync/pull",
+            query_string={"cursor": cursor} if cursor else {},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.json
+        plans = response.json["changes"].get("visit_plans", {})
+        pulled.update({p["id"]: p for p in plans.get("upserted", [])})
+        cursor = response.json["cursor"]
+        if not response.json["has_more"]:
+            break
+    wanted = {plan["id"], *(p["id"] for p in week.json["plans"])}
+    assert wanted <= set(pulled), "the rep's phone receives the day and the week"
