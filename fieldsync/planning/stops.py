@@ -13,7 +13,7 @@ the conflict log.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -184,6 +184,47 @@ def apply_plan_mutation(
     return result
 
 
+PLANS_OF_DAY_KEY = "fieldsync.plans_of_day"
+
+
+def _plan_of_day(
+    session: Session, org_id: uuid.UUID, rep_id: uuid.UUID, at: datetime
+) -> VisitPlan | None:
+    """The rep's live plan of the local day of ``at``, locked; looked up once per transaction.
+
+    A pushed changeset logs many visits of one rep and day: one query, not one per visit.
+    Without autoflush: the visit being written (and the changeset's other pending rows) must
+    not be inserted one by one to answer it (push flushes them together, see ``sync.push``).
+    """
+    real = session if isinstance(session, Session) else session()  # a scoped_session
+    transaction = real.get_transaction()
+    memo = session.info.get(PLANS_OF_DAY_KEY)
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, {})
+        session.info[PLANS_OF_DAY_KEY] = memo
+    known: dict[Any, Any] = memo[1]
+    with session.no_autoflush:
+        if org_id not in known:
+            known[org_id] = org_zone(session, org_id)
+        day: date = at.astimezone(known[org_id]).date()
+        key = (org_id, rep_id, day)
+        if key not in known:
+            known[key] = session.execute(
+                select(VisitPlan)
+                .where(
+                    VisitPlan.org_id == org_id,
+                    VisitPlan.rep_id == rep_id,
+                    VisitPlan.date == day,
+                    VisitPlan.deleted_at.is_(None),
+                )
+                .with_for_update()
+            ).scalar_one_or_none()
+    plan: VisitPlan | None = known[key]
+    if plan is not None and plan.deleted_at is not None:
+        return None
+    return plan
+
+
 def mark_visited_stop(session: Session, write: Write) -> None:
     """A new visit interaction at a stop of its author's plan that local day: the stop is done.
 
@@ -195,17 +236,7 @@ def mark_visited_stop(session: Session, write: Write) -> None:
     visit = write.record
     if visit.kind != "visit" or visit.user_id is None or visit.deleted_at is not None:
         return
-    local_day = visit.occurred_at.astimezone(org_zone(session, visit.org_id)).date()
-    plan = session.execute(
-        select(VisitPlan)
-        .where(
-            VisitPlan.org_id == visit.org_id,
-            VisitPlan.rep_id == visit.user_id,
-            VisitPlan.date == local_day,
-            VisitPlan.deleted_at.is_(None),
-        )
-        .with_for_update()
-    ).scalar_one_or_none()
+    plan = _plan_of_day(session, visit.org_id, visit.user_id, visit.occurred_at)
     stop = plan.stop(visit.account_id) if plan is not None else None
     if plan is None or stop is None or stop["status"] == "done":
         return
