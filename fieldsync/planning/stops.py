@@ -13,7 +13,7 @@ the conflict log.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -190,9 +190,10 @@ PLANS_OF_DAY_KEY = "fieldsync.plans_of_day"
 def _plan_of_day(
     session: Session, org_id: uuid.UUID, rep_id: uuid.UUID, at: datetime
 ) -> VisitPlan | None:
-    """The rep's live plan of the local day of ``at``, locked; looked up once per transaction.
+    """The rep's live plan of the local day of ``at``, locked.
 
-    A pushed changeset logs many visits of one rep and day: one query, not one per visit.
+    A pushed changeset logs many visits of one rep, over many days: the dates of the rep's
+    plans are read once per transaction, and a plan only for a visit on one of them.
     Without autoflush: the visit being written (and the changeset's other pending rows) must
     not be inserted one by one to answer it (push flushes them together, see ``sync.push``).
     """
@@ -206,21 +207,21 @@ def _plan_of_day(
     with session.no_autoflush:
         if org_id not in known:
             known[org_id] = org_zone(session, org_id)
-        day: date = at.astimezone(known[org_id]).date()
-        key = (org_id, rep_id, day)
-        if key not in known:
-            known[key] = session.execute(
-                select(VisitPlan)
-                .where(
-                    VisitPlan.org_id == org_id,
-                    VisitPlan.rep_id == rep_id,
-                    VisitPlan.date == day,
-                    VisitPlan.deleted_at.is_(None),
-                )
-                .with_for_update()
-            ).scalar_one_or_none()
-    plan: VisitPlan | None = known[key]
-    if plan is not None and plan.deleted_at is not None:
+        if (org_id, rep_id) not in known:
+            known[org_id, rep_id] = dict(
+                session.execute(
+                    select(VisitPlan.date, VisitPlan.id).where(
+                        VisitPlan.org_id == org_id,
+                        VisitPlan.rep_id == rep_id,
+                        VisitPlan.deleted_at.is_(None),
+                    )
+                ).all()
+            )
+        plan_id = known[org_id, rep_id].get(at.astimezone(known[org_id]).date())
+        if plan_id is None:
+            return None
+        plan = session.get(VisitPlan, plan_id, with_for_update=True)
+    if plan is None or plan.deleted_at is not None:
         return None
     return plan
 
