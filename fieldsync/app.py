@@ -16,6 +16,9 @@ from fieldsync.errors import APIError, register_error_handlers
 from fieldsync.extensions import api, db, init_extensions
 from fieldsync.health import health_blueprint
 from fieldsync.jobs import init_celery
+from fieldsync.privacy import consent as consent_history
+from fieldsync.privacy import guard as privacy_guard
+from fieldsync.stats import history as status_history
 from fieldsync.sync import changelog
 from fieldsync.web import AUTH_SETTINGS_KEY, init_web
 
@@ -46,11 +49,16 @@ class FieldSyncFlask(Flask):
 
 
 def _blueprints() -> tuple[Any, ...]:
+    from fieldsync.audit.api import blueprints as audit_blueprints
     from fieldsync.auth.api import blueprints as auth_blueprints
     from fieldsync.geo.api import blueprints as geo_blueprints
     from fieldsync.geo.geocoding.api import blueprints as geocoding_blueprints
+    from fieldsync.imports.api import blueprints as import_blueprints
     from fieldsync.planning.api import blueprints as planning_blueprints
     from fieldsync.portfolio.api import blueprints as portfolio_blueprints
+    from fieldsync.privacy.api import blueprints as privacy_blueprints
+    from fieldsync.segments.api import blueprints as segments_blueprints
+    from fieldsync.stats.api import blueprints as stats_blueprints
     from fieldsync.sync.api import blueprints as sync_blueprints
 
     return (
@@ -60,6 +68,11 @@ def _blueprints() -> tuple[Any, ...]:
         *geocoding_blueprints,
         *planning_blueprints,
         *sync_blueprints,
+        *import_blueprints,
+        *segments_blueprints,
+        *stats_blueprints,
+        *privacy_blueprints,
+        *audit_blueprints,
     )
 
 
@@ -87,6 +100,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_extensions(app)
     init_celery(app)
     changelog.install()  # every record write lands in the sync change log
+    status_history.install()  # account status transitions, for conversion counts
+    consent_history.install()  # every change of an account's marketing consent
+    privacy_guard.install()  # erased values stay out of the sync logs (late offline pushes)
     register_error_handlers(app)
     init_web(app)
     init_docs(app)

@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from fieldsync.db import unit_of_work
 from fieldsync.extensions import db
 from fieldsync.geo.geocoding.cli import geocode_command
+from fieldsync.imports.cli import import_group
 from fieldsync.web import AUTH_SETTINGS_KEY
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -139,6 +140,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(sync_group)
     app.cli.add_command(geocode_command)
+    app.cli.add_command(import_group)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

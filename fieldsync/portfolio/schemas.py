@@ -293,7 +293,13 @@ class AccountSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class AccountQueryArgsSchema(StorableText, PageArgsSchema):
+class AccountFilterSchema(StorableText, ma.Schema):
+    """The account list's filters: query arguments of ``GET /accounts`` and a segment's stored
+    ``filters`` alike (one schema, so a saved filter means what the same query means)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
     status = ma.fields.String(validate=validate.OneOf(ACCOUNT_STATUSES))
     kind = ma.fields.String(validate=validate.OneOf(ACCOUNT_KINDS))
     territory_id = ma.fields.UUID()
@@ -312,10 +318,58 @@ class AccountQueryArgsSchema(StorableText, PageArgsSchema):
     )
     near = ma.fields.String(metadata={"description": "LAT,LON; with radius_km"})
     radius_km = ma.fields.Float(load_default=10.0, validate=validate.Range(0.01, 2000))
+    city = ma.fields.String(
+        validate=validate.Length(min=1, max=150), metadata={"description": "Exact, any case"}
+    )
+    region = ma.fields.String(
+        validate=validate.Length(min=1, max=150), metadata={"description": "Exact, any case"}
+    )
+    revenue_min = ma.fields.Float(validate=validate.Range(0, 1e15), allow_nan=False)
+    revenue_max = ma.fields.Float(validate=validate.Range(0, 1e15), allow_nan=False)
+    employees_min = WholeNumber(validate=validate.Range(0, 10_000_000))
+    employees_max = WholeNumber(validate=validate.Range(0, 10_000_000))
+    last_visit_after = when(metadata={"description": "Last visit at or after (never: excluded)"})
+    last_visit_before = when(metadata={"description": "Last visit before (never: excluded)"})
+    has_open_tasks = ma.fields.Boolean(
+        metadata={"description": "With (true) or without (false) a task not done"}
+    )
+    visits_min = WholeNumber(
+        validate=validate.Range(0, 100_000),
+        metadata={"description": "At least this many visits in [visits_from, visits_to)"},
+    )
+    visits_max = WholeNumber(
+        validate=validate.Range(0, 100_000),
+        metadata={"description": "At most this many visits in [visits_from, visits_to)"},
+    )
+    visits_from = when(metadata={"description": "Start of the visit-count window (inclusive)"})
+    visits_to = when(metadata={"description": "End of the visit-count window (exclusive)"})
 
     @ma.validates("near")
     def _check_near(self, value: str, **kwargs: Any) -> None:
         parse_near(value)
+
+    @ma.validates_schema
+    def _check_ranges(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        for low, high in (
+            ("revenue_min", "revenue_max"),
+            ("employees_min", "employees_max"),
+            ("last_visit_after", "last_visit_before"),
+            ("visits_min", "visits_max"),
+            ("visits_from", "visits_to"),
+        ):
+            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
+                errors[high] = [f"Must not be less than {low}."]
+        window = [name for name in ("visits_from", "visits_to") if name in data]
+        if window and "visits_min" not in data and "visits_max" not in data:
+            # A window alone would filter nothing: say so rather than ignore it.
+            errors["visits_min"] = ["Give visits_min or visits_max with a visit window."]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class AccountQueryArgsSchema(AccountFilterSchema, PageArgsSchema):
+    """The filters plus ``limit`` and ``cursor``."""
 
 
 def parse_near(value: str) -> tuple[float, float]:

@@ -32,6 +32,7 @@ from fieldsync.geo.service import place_account, verify_check_in
 from fieldsync.planning.due import UrgencyWeights, account_urgencies
 from fieldsync.portfolio.batch import current_batch
 from fieldsync.portfolio.models import Account, Contact, Interaction, Task
+from fieldsync.portfolio.schemas import parse_near
 from fieldsync.records import mark_written
 from fieldsync.schemas import decode_cursor, encode_cursor
 
@@ -163,9 +164,7 @@ def _apply_account(
                 setattr(account, name, address.get(name))
                 changed.add("address")
     if "consent" in data:
-        consent = jsonable(data["consent"])
-        if consent is not None:
-            consent.setdefault("updated_at", utcnow().isoformat())
+        consent = next_consent(account.consent, data["consent"])
         if consent != account.consent:
             account.consent = consent
             changed.add("consent")
@@ -184,6 +183,29 @@ def _apply_account(
     if changed & {"visit_every_days"} or creating:
         _refresh_visit_due(account)
     return changed
+
+
+def next_consent(
+    current: dict[str, Any] | None, given: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The consent after a write: stamped when its value changes, untouched when it does not.
+
+    ``updated_at`` says when the person gave or withdrew consent: the time the client sends
+    (a phone knows when it was asked; capped at now), else the server's clock. Sending the
+    same value again changes nothing, so the stamp keeps the moment the value was decided.
+    """
+    if given is None:
+        return None
+    before = (current or {}).get("marketing_email")
+    value = given.get("marketing_email", before)
+    if current is not None and value == before:
+        return current
+    now = utcnow()
+    stamp = given.get("updated_at")
+    if isinstance(stamp, str):  # a caller that passes wire JSON rather than loaded values
+        stamp = datetime.fromisoformat(stamp)
+    stamp = now if stamp is None or stamp > now else stamp
+    return {"marketing_email": value, "updated_at": jsonable(stamp.astimezone(UTC))}
 
 
 def _set_location(account: Account, location: dict[str, Any] | None) -> None:
@@ -474,7 +496,59 @@ def account_filters(session: Session, args: dict[str, Any]) -> list[ColumnElemen
     if args.get("due"):
         conditions.append(Account.visit_due_at <= utcnow())
     if args.get("near"):
-        conditions.append(_near_condition(args["near"], args.get("radius_km") or 10.0))
+        near = args["near"]
+        if isinstance(near, str):  # as a stored segment or the query string holds it
+            near = parse_near(near)
+        conditions.append(_near_condition(near, args.get("radius_km") or 10.0))
+    for name in ("city", "region"):
+        if args.get(name):
+            conditions.append(func.lower(getattr(Account, name)) == args[name].lower())
+    for name, column in (
+        ("revenue", Account.annual_revenue),
+        ("employees", Account.employees),
+    ):
+        if args.get(f"{name}_min") is not None:
+            conditions.append(column >= args[f"{name}_min"])
+        if args.get(f"{name}_max") is not None:
+            conditions.append(column <= args[f"{name}_max"])
+    if args.get("last_visit_after") is not None:
+        conditions.append(Account.last_visit_at >= args["last_visit_after"])
+    if args.get("last_visit_before") is not None:
+        conditions.append(Account.last_visit_at < args["last_visit_before"])
+    if args.get("has_open_tasks") is not None:
+        open_tasks = exists(
+            select(1).where(
+                Task.org_id == Account.org_id,  # the (org_id, account_id) index answers it
+                Task.account_id == Account.id,
+                Task.deleted_at.is_(None),
+                or_(Task.done.is_(False), Task.done.is_(None)),
+            )
+        )
+        conditions.append(open_tasks if args["has_open_tasks"] else ~open_tasks)
+    if args.get("visits_min") is not None or args.get("visits_max") is not None:
+        conditions.extend(_visit_count_conditions(args))
+    return conditions
+
+
+def _visit_count_conditions(args: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """Live visits of the account in [visits_from, visits_to), compared with visits_min/max:
+    a correlated count, the same SQL on both databases."""
+    window = [
+        Interaction.org_id == Account.org_id,  # the (org_id, account_id) index answers it
+        Interaction.account_id == Account.id,
+        Interaction.kind == "visit",
+        Interaction.deleted_at.is_(None),
+    ]
+    if args.get("visits_from") is not None:
+        window.append(Interaction.occurred_at >= args["visits_from"])
+    if args.get("visits_to") is not None:
+        window.append(Interaction.occurred_at < args["visits_to"])
+    visits = select(func.count()).select_from(Interaction).where(*window).scalar_subquery()
+    conditions: list[ColumnElement[bool]] = []
+    if args.get("visits_min") is not None:
+        conditions.append(visits >= args["visits_min"])
+    if args.get("visits_max") is not None:
+        conditions.append(visits <= args["visits_max"])
     return conditions
 
 

@@ -1,0 +1,1 @@
+"""The audit log: who exported or erased what, and when."""

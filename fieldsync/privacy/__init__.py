@@ -1,0 +1,1 @@
+"""GDPR: erasure of a person's data, the personal-data export, the consent history."""

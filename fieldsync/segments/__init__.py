@@ -1,0 +1,1 @@
+"""Segments: saved account filters, evaluated within the caller's scope."""

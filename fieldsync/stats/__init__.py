@@ -1,0 +1,1 @@
+"""Statistics for managers: visit coverage per rep or territory."""
