@@ -48,6 +48,26 @@ user stops the tokens at once. Logging in with the id of a revoked device re-act
 password is the proof). Failed logins are limited per account and per IP (429 with
 `Retry-After`).
 
+**Visit plans.** One plan per rep and local date (the organisation's time zone, `Europe/Rome` by
+default): planning a day again replaces the stored plan (same id, next version) and keeps the
+status of stops planned again. `start`/`end` default to the rep's `home_location`; `end: null`
+means back to the start. Without `account_ids` the candidates are the accounts of the rep's
+scope falling due by two days after the last day planned, most urgent first (2,000 at most);
+with `account_ids` exactly those (an account the rep cannot see is a 422). Week and team
+requests take `fixed` items with a `date` (week) or a `rep_id` (team). Phones hold the plans of
+the last 14 days and later ones; a phone changes a stop's `status` only (push or PATCH), and a
+visit logged at a planned account on the plan's day marks the stop `done`.
+
+**Client files.** `POST /imports` imports within the request, up to the server's upload limit
+(10 MB by default, 413 beyond: use `fieldsync import accounts`); a manager's imported accounts
+are owned by the manager unless an `owner` column names another user. Exports are UTF-8 CSV with
+a BOM (or XLSX) with English headers that the importer reads back.
+
+**Privacy.** Erasure (managers and admins) blanks a person's identity and contact data; for a
+company account only the data of the person named on it (title, first and last name, email,
+mobile, notes, custom). Postal code, city, region and country stay, for statistics. Reps may use
+segments but see only their own scope; coverage statistics are for managers and admins.
+
 Geographic data: © GeoNames (CC BY 4.0) where the embedded gazetteer is used.
 """
 

@@ -3,6 +3,7 @@ moment it was given or withdrawn (the account's ``consent.updated_at``)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ def record_consent_change(session: Session, write: Write) -> None:
     stamp = consent.get("updated_at")
     session.add(
         ConsentChange(
+            id=uuid.uuid4(),
             org_id=account.org_id,
             account_id=account.id,
             marketing_email=consent.get("marketing_email"),

@@ -3,6 +3,7 @@ whoever made it (REST, sync, imports), passes through ``records.mark_written``."
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import inspect, select
@@ -42,6 +43,9 @@ def record_status_change(session: Session, write: Write) -> None:
         return
     session.add(
         AccountStatusChange(
+            # The id set here, not by the column default: the ORM then inserts a changeset's rows
+            # in one executemany (a default made at insert time needs a statement per row).
+            id=uuid.uuid4(),
             org_id=account.org_id,
             account_id=account.id,
             from_status=previous,
