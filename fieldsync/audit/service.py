@@ -7,15 +7,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsync.audit.models import AuditEntry
 from fieldsync.auth.actor import Actor
 from fieldsync.db import utcnow
-from fieldsync.exceptions import ForbiddenError, ValidationError
+from fieldsync.exceptions import ForbiddenError
+from fieldsync.paging import keyset_page
 from fieldsync.portfolio.service import jsonable
-from fieldsync.schemas import decode_cursor, encode_cursor
 
 ACTIONS = (
     "account.erase",
@@ -78,17 +78,7 @@ def list_audit(
         stmt = stmt.where(AuditEntry.at >= since)
     if until:
         stmt = stmt.where(AuditEntry.at < until)
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            at, after = datetime.fromisoformat(position["t"]), uuid.UUID(position["i"])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
-        stmt = stmt.where(or_(AuditEntry.at < at, and_(AuditEntry.at == at, AuditEntry.id < after)))
-    stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit + 1)
-    rows = list(session.execute(stmt).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"t": last.at.isoformat(), "i": str(last.id)})
-    return rows[:limit], next_cursor
+    return keyset_page(
+        session, stmt, key=AuditEntry.at, id_column=AuditEntry.id, cursor=cursor, limit=limit,
+        descending=True,
+    )  # fmt: skip

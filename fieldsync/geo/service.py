@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import and_, delete, event, false, func, or_, select, update
+from sqlalchemy import delete, event, false, func, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from fieldsync.auth.actor import Actor
@@ -25,9 +25,9 @@ from fieldsync.exceptions import (
 )
 from fieldsync.geo.geometry import GeometryError, area_km2, haversine_km, parse_territory_geometry
 from fieldsync.geo.models import Territory, TerritoryRep
+from fieldsync.paging import keyset_page
 from fieldsync.portfolio.models import Account
 from fieldsync.records import Write, mark_written, on_record_written
-from fieldsync.schemas import decode_cursor, encode_cursor
 from fieldsync.sync.changelog import record_account_changes
 
 # Accounts per bulk statement (well under SQLite's and PostgreSQL's bind-parameter limits).
@@ -247,24 +247,9 @@ def list_territories(
                 select(TerritoryRep.territory_id).where(TerritoryRep.user_id == actor.user_id)
             )
         )
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            name, after = str(position["n"]), uuid.UUID(str(position["i"]))
-        except (KeyError, ValueError):
-            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
-        stmt = stmt.where(
-            or_(Territory.name > name, and_(Territory.name == name, Territory.id > after))
-        )
-    stmt = stmt.order_by(Territory.name, Territory.id)
-    if limit is None:
-        return list(session.execute(stmt).scalars()), None
-    rows = list(session.execute(stmt.limit(limit + 1)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"n": last.name, "i": str(last.id)})
-    return rows[:limit], next_cursor
+    return keyset_page(
+        session, stmt, key=Territory.name, id_column=Territory.id, cursor=cursor, limit=limit
+    )
 
 
 def territory_stats(session: Session, *, actor: Actor, territory_id: uuid.UUID) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from fieldsync.auth.models import Organisation, User
 from fieldsync.auth.scope import account_condition
 from fieldsync.exceptions import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from fieldsync.geo.models import Territory, TerritoryRep
+from fieldsync.paging import keyset_page
 from fieldsync.planning import due, planner
 from fieldsync.planning.candidates import plan_candidates, validate_days
 from fieldsync.planning.models import VisitPlan
@@ -32,7 +33,6 @@ from fieldsync.planning.scope import can_see_rep, plan_condition
 from fieldsync.planning.travel import TravelModel, travel_model_from_settings
 from fieldsync.portfolio.models import Account, Interaction
 from fieldsync.records import mark_written
-from fieldsync.schemas import decode_cursor, encode_cursor
 
 DEFAULT_TIMEZONE = "Europe/Rome"
 PLAN_FIELDS = frozenset({"rep_id", "date", "stops", "unassigned", "totals"})
@@ -334,22 +334,10 @@ def list_plans(
         stmt = stmt.where(VisitPlan.rep_id == rep_id)
     if day is not None:
         stmt = stmt.where(VisitPlan.date == day)
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            after_day, after_id = date.fromisoformat(position["d"]), uuid.UUID(position["i"])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
-        later = and_(VisitPlan.date == after_day, VisitPlan.id > after_id)
-        stmt = stmt.where(or_(VisitPlan.date > after_day, later))
-    rows = list(
-        session.execute(stmt.order_by(VisitPlan.date, VisitPlan.id).limit(limit + 1)).scalars()
+    rows, next_cursor = keyset_page(
+        session, stmt, key=VisitPlan.date, id_column=VisitPlan.id, cursor=cursor, limit=limit
     )
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"d": last.date.isoformat(), "i": str(last.id)})
-    return Page(items=rows[:limit], next_cursor=next_cursor)
+    return Page(items=rows, next_cursor=next_cursor)
 
 
 def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

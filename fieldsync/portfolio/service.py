@@ -29,6 +29,7 @@ from fieldsync.exceptions import (
 from fieldsync.geo.geocoding.pipeline import queue_geocoding
 from fieldsync.geo.geometry import KM_PER_DEGREE
 from fieldsync.geo.service import place_account, verify_check_in
+from fieldsync.paging import keyset_page
 from fieldsync.planning.due import UrgencyWeights, account_urgencies
 from fieldsync.portfolio.batch import current_batch
 from fieldsync.portfolio.models import Account, Contact, Interaction, Task
@@ -615,15 +616,8 @@ def list_records(
         )
     model = MODELS[entity]
     stmt = scoped_select(session, actor, model).where(*conditions)
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            stmt = stmt.where(model.id > uuid.UUID(str(position.get("after"))))
-        except ValueError:
-            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
-    rows = list(session.execute(stmt.order_by(model.id).limit(limit + 1)).scalars())
-    next_cursor = encode_cursor({"after": str(rows[limit - 1].id)}) if len(rows) > limit else None
-    return Page(items=rows[:limit], next_cursor=next_cursor)
+    rows, next_cursor = keyset_page(session, stmt, id_column=model.id, cursor=cursor, limit=limit)
+    return Page(items=rows, next_cursor=next_cursor)
 
 
 def _list_by_urgency(

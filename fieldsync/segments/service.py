@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fieldsync.audit.service import record_audit
@@ -26,9 +26,9 @@ from fieldsync.exceptions import (
     flatten_messages,
 )
 from fieldsync.imports.export import export_accounts
+from fieldsync.paging import keyset_page
 from fieldsync.portfolio.schemas import AccountFilterSchema
 from fieldsync.portfolio.service import Page, account_filters, list_records
-from fieldsync.schemas import decode_cursor, encode_cursor
 from fieldsync.segments.models import Segment
 
 
@@ -72,19 +72,9 @@ def list_segments(
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Segment.name.ilike(f"%{escaped}%", escape="\\"))
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            name, after = str(position["n"]), uuid.UUID(str(position["i"]))
-        except (KeyError, ValueError):
-            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
-        stmt = stmt.where(or_(Segment.name > name, and_(Segment.name == name, Segment.id > after)))
-    rows = list(session.execute(stmt.order_by(Segment.name, Segment.id).limit(limit + 1)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"n": last.name, "i": str(last.id)})
-    return rows[:limit], next_cursor
+    return keyset_page(
+        session, stmt, key=Segment.name, id_column=Segment.id, cursor=cursor, limit=limit
+    )
 
 
 def create_segment(session: Session, *, actor: Actor, data: dict[str, Any]) -> Segment:

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import Device
 from fieldsync.auth.scope import record_condition, visible_account_ids
-from fieldsync.exceptions import ForbiddenError, ValidationError
+from fieldsync.exceptions import ForbiddenError
 from fieldsync.geo.service import territory_rep_ids
+from fieldsync.paging import keyset_page
 from fieldsync.portfolio.models import Task
-from fieldsync.schemas import decode_cursor, encode_cursor
 from fieldsync.sync import serialise
 from fieldsync.sync.changelog import current_watermark
 from fieldsync.sync.models import Change, Conflict, QuarantinedMutation, SyncHorizon
@@ -67,27 +67,14 @@ def page_payload(session: Session, page: PullPage) -> dict[str, Any]:
 # --- conflicts and quarantine ----------------------------------------------------------------
 
 
-def _keyset(stmt: Any, model: Any, cursor: str | None) -> Any:
-    """Newest first, paged on (logged_at, id)."""
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            at, after = datetime.fromisoformat(position["t"]), uuid.UUID(position["i"])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
-        stmt = stmt.where(or_(model.logged_at < at, and_(model.logged_at == at, model.id < after)))
-    return stmt.order_by(model.logged_at.desc(), model.id.desc())
-
-
 def _page(
     session: Session, stmt: Any, model: Any, cursor: str | None, limit: int
 ) -> tuple[list[Any], str | None]:
-    rows = list(session.execute(_keyset(stmt, model, cursor).limit(limit + 1)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"t": last.logged_at.isoformat(), "i": str(last.id)})
-    return rows[:limit], next_cursor
+    """Newest first, paged on (logged_at, id)."""
+    return keyset_page(
+        session, stmt, key=model.logged_at, id_column=model.id, cursor=cursor, limit=limit,
+        descending=True,
+    )  # fmt: skip
 
 
 def list_conflicts(
