@@ -10,7 +10,20 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import delete, event, false, func, or_, select, update
+from sqlalchemy import (
+    Column,
+    MetaData,
+    Table,
+    Uuid,
+    delete,
+    event,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, SessionTransaction
 
 from fieldsync.auth.actor import Actor
@@ -28,10 +41,9 @@ from fieldsync.geo.models import Territory, TerritoryRep
 from fieldsync.paging import keyset_page
 from fieldsync.portfolio.models import Account
 from fieldsync.records import Write, mark_written, on_record_written
-from fieldsync.sync.changelog import record_account_changes
+from fieldsync.sync.changelog import log_account_update, record_account_changes
 
 # Accounts per bulk statement (well under SQLite's and PostgreSQL's bind-parameter limits).
-PLACEMENT_CHUNK = 5000
 
 # --- placement -------------------------------------------------------------------------------
 
@@ -180,7 +192,7 @@ def place_all_accounts(
     index = build_placement_index(session, org_id)
     stmt = select(
         Account.id, Account.lat, Account.lon, Account.country, Account.postal_code,
-        Account.territory_id, Account.version,
+        Account.territory_id,
     ).where(Account.org_id == org_id, Account.deleted_at.is_(None))  # fmt: skip
     scope = []
     if affected is not None:
@@ -193,7 +205,10 @@ def place_all_accounts(
         scope.append(Account.territory_id == territory_id)
     if affected is not None or postal_keys or territory_id is not None:
         stmt = stmt.where(or_(*scope)) if scope else stmt.where(false())
-    rows = session.execute(stmt).all()
+    # Plain rows from the connection: the ORM's row handling was a fifth of placing 100,000
+    # accounts. Flushed first, so pending writes of accounts are read as a query would.
+    session.flush()
+    rows = session.connection().execute(stmt).all()
     targets = index.place_many([(r.lat, r.lon, r.country, r.postal_code) for r in rows])
     moved = [
         (row, target)
@@ -205,27 +220,61 @@ def place_all_accounts(
     return len(moved)
 
 
+PLACEMENT_MOVES = Table(
+    "placement_moves",
+    MetaData(),
+    Column("account_id", Uuid(), primary_key=True),
+    Column("territory_id", Uuid()),
+    prefixes=["TEMPORARY"],
+)
+
+
 def _write_placements(session: Session, org_id: uuid.UUID, moved: list[tuple[Any, Any]]) -> None:
-    """One UPDATE and one INSERT ... SELECT per territory and chunk, not one per account."""
+    """Write the moves in bulk, each with a new version and a change-log row.
+
+    The moves go into a temporary table, then one UPDATE joined to it rewrites the accounts in
+    one pass (in physical order, where an UPDATE per territory looked each id up), and the
+    change log takes one row per account it updated: on PostgreSQL in the same statement (the
+    UPDATE's ``RETURNING`` feeds the INSERT), on SQLite by one INSERT ... SELECT after it.
+    Measured in bench/results/placement.md.
+    """
     now = utcnow()
     ids = {row.id for row, _ in moved}
     # Accounts already loaded in this session must see the new values too.
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, Account) and loaded.id in ids:
             session.expire(loaded)
-    by_target: dict[Any, list[uuid.UUID]] = {}
-    for row, target in moved:
-        by_target.setdefault(target, []).append(row.id)
-    table = Account.__table__
-    for target, account_ids in by_target.items():
-        for start in range(0, len(account_ids), PLACEMENT_CHUNK):
-            chunk = account_ids[start : start + PLACEMENT_CHUNK]
-            session.execute(
-                update(table)
-                .where(table.c.id.in_(chunk))
-                .values(territory_id=target, version=table.c.version + 1, updated_at=now)
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    moves, accounts = PLACEMENT_MOVES, Account.__table__
+    moves.create(connection)
+    try:
+        if postgresql:  # COPY: the fastest way in, 100,000 rows in a fraction of a second
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            with driver.cursor() as cursor:
+                copy_sql = "COPY placement_moves (account_id, territory_id) FROM STDIN"
+                with cursor.copy(copy_sql) as copy:
+                    for row, target in moved:
+                        copy.write_row((row.id, target))
+        else:
+            connection.execute(
+                insert(moves), [{"account_id": row.id, "territory_id": to} for row, to in moved]
             )
-            record_account_changes(session, org_id, chunk, now)
+        connection.exec_driver_sql("ANALYZE placement_moves")
+        statement = (
+            update(accounts)
+            .where(accounts.c.id == moves.c.account_id)
+            .values(territory_id=moves.c.territory_id, version=accounts.c.version + 1,
+                    updated_at=now)
+        )  # fmt: skip
+        if postgresql:
+            log_account_update(session, org_id, statement, now)
+        else:
+            connection.execute(statement)
+            record_account_changes(session, org_id, select(moves.c.account_id), now)
+    finally:
+        moves.drop(connection)
 
 
 # --- territories -----------------------------------------------------------------------------

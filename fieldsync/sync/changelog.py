@@ -104,11 +104,12 @@ def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
 
 
 def record_account_changes(
-    session: Session, org_id: Any, account_ids: list[Any], changed_at: Any
+    session: Session, org_id: Any, account_ids: Any, changed_at: Any
 ) -> None:
     """Log a bulk server write of accounts (territory placement) in one INSERT ... SELECT,
-    reading each account's new version: the same rows ``record_change`` writes one by one."""
-    if not account_ids:
+    reading each account's new version: the same rows ``record_change`` writes one by one.
+    ``account_ids``: a list of ids, or a subquery of them."""
+    if isinstance(account_ids, list) and not account_ids:
         return
     from fieldsync.portfolio.models import Account
 
@@ -119,6 +120,25 @@ def record_account_changes(
         literal(org_id, Uuid), literal("accounts"), Account.id, Account.id, Account.version,
         txid, literal(changed_at, UTCDateTime()),
     ).where(Account.id.in_(account_ids))  # fmt: skip
+    session.execute(
+        insert(Change).from_select(
+            ["org_id", "entity", "record_id", "account_id", "version", "txid", "changed_at"],
+            source,
+        )
+    )
+
+
+def log_account_update(session: Session, org_id: Any, statement: Any, changed_at: Any) -> None:
+    """Run a bulk server UPDATE of accounts that bumps their version, and log each account it
+    updated, in one statement: the UPDATE is a data-modifying CTE whose ``RETURNING`` feeds
+    the INSERT into the change log (PostgreSQL only)."""
+    from fieldsync.portfolio.models import Account
+
+    moved = statement.returning(Account.id, Account.version).cte("moved")
+    source = select(
+        literal(org_id, Uuid), literal("accounts"), moved.c.id, moved.c.id, moved.c.version,
+        literal_column("pg_current_xact_id()::text::bigint"), literal(changed_at, UTCDateTime()),
+    )  # fmt: skip
     session.execute(
         insert(Change).from_select(
             ["org_id", "entity", "record_id", "account_id", "version", "txid", "changed_at"],

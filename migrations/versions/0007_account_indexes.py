@@ -1,4 +1,4 @@
-"""accounts: two indexes fewer to maintain on every write
+"""accounts: two indexes fewer to maintain on every write; change log without a foreign key
 
 Revision ID: 0007_account_indexes
 Revises: 0006_segments_audit
@@ -8,7 +8,8 @@ Create Date: 2026-11-23 02:35:00
 which serves the same lookups. ``ix_accounts_geocode_due`` only has to find accounts waiting
 for the geocoder: as a partial index (``geocode_status = 'pending'``) the others, almost every
 account, are not in it and their writes do not touch it. Measured on a territory placement of
-100,000 accounts (bench/results/placement.md).
+100,000 accounts (bench/results/placement.md). The change log's ``org_id`` loses its foreign
+key: organisations are never deleted, and a bulk write checked it for each of its rows.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -23,6 +24,8 @@ PENDING = sa.text("geocode_status = 'pending'")
 
 
 def upgrade():
+    with op.batch_alter_table('changes', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_changes_org_id_organisations', type_='foreignkey')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.drop_index('ix_accounts_org_owner')
         batch_op.drop_index('ix_accounts_geocode_due')
@@ -36,6 +39,10 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('changes', schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            'fk_changes_org_id_organisations', 'organisations', ['org_id'], ['id']
+        )
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.drop_index('ix_accounts_geocode_due')
         batch_op.create_index(
