@@ -22,10 +22,12 @@ says `Accept-Encoding: gzip`.
 **Errors.** Every error has the body
 `{"error": {"code", "message", "details"?}}`; validation errors list the offending fields in
 `details.fields` (nested fields dotted, e.g. `address.country`). Codes: `bad_request` 400
-(malformed JSON, wrong content type), `unauthorized` 401, `forbidden` 403, `not_found` 404 (also
-for records of another organisation), `conflict` 409, `gone` 410, `precondition_failed` 412,
-`payload_too_large` 413, `validation_error` 422, `rate_limited` 429 (with `Retry-After`),
-`unavailable` 503 (with `Retry-After`), `internal_error` 500 (with `details.correlation_id`).
+(malformed JSON, including `NaN`, `Infinity` and numbers beyond a double's range, which
+RFC 8259 JSON does not have; wrong content type), `unauthorized` 401, `forbidden` 403,
+`not_found` 404 (also for records of another organisation), `conflict` 409, `gone` 410,
+`precondition_failed` 412, `payload_too_large` 413, `validation_error` 422, `rate_limited` 429
+(with `Retry-After`), `unavailable` 503 (with `Retry-After`), `internal_error` 500 (with
+`details.correlation_id`).
 
 **Paging.** Lists answer `{"items": [...], "next_cursor"}`; pass `next_cursor` back as `?cursor=`
 until it is `null`. `limit` defaults to 100, at most 1000. A cursor is opaque and stays valid

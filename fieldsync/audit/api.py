@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldsync.audit import service
 from fieldsync.audit.schemas import AuditPageSchema, AuditQueryArgsSchema
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.web import current_actor
 
 audit_blp = Blueprint(

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldsync.auth import service
 from fieldsync.auth.models import Device
@@ -22,7 +21,7 @@ from fieldsync.auth.schemas import (
     UserUpdateSchema,
 )
 from fieldsync.errors import ConflictError
-from fieldsync.extensions import client_address, db, limiter, login_email_key
+from fieldsync.extensions import Blueprint, client_address, db, limiter, login_email_key
 from fieldsync.sync.service import device_lags
 from fieldsync.web import auth_settings, current_actor, public
 

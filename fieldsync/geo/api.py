@@ -7,9 +7,8 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.geo import service
 from fieldsync.geo.models import Territory
 from fieldsync.geo.schemas import (

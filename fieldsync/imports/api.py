@@ -8,11 +8,10 @@ from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldsync.audit.service import record_audit
 from fieldsync.exceptions import ValidationError
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.imports import schemas as s
 from fieldsync.imports.export import MEDIA_TYPES, export_accounts
 from fieldsync.imports.headers import check_mapping

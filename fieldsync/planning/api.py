@@ -39,9 +39,8 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.planning import schemas as s
 from fieldsync.planning import service, stops
 from fieldsync.planning.service import PlanningSettings

@@ -9,10 +9,9 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.planning.due import UrgencyWeights
 from fieldsync.portfolio import schemas as s
 from fieldsync.portfolio import service

@@ -6,10 +6,9 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldsync.db import utcnow
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.privacy import service
 from fieldsync.privacy.schemas import ErasureSchema, PersonalDataSchema
 from fieldsync.web import current_actor

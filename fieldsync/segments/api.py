@@ -8,9 +8,8 @@ from typing import Any
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.imports.export import MEDIA_TYPES
 from fieldsync.segments import service
 from fieldsync.segments.schemas import (

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.stats import service
 from fieldsync.stats.schemas import CoverageArgsSchema, CoverageSchema
 from fieldsync.web import current_actor

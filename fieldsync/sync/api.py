@@ -10,10 +10,9 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldsync.errors import PayloadTooLargeError
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.schemas import PageArgsSchema
 from fieldsync.sync import service
 from fieldsync.sync.push import MAX_BODY_BYTES

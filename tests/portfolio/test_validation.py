@@ -3,6 +3,7 @@ and nothing written."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -279,6 +280,37 @@ def test_malformed_json_is_a_bad_request(client, world: World, entity: str) -> N
     response = client.post(url(entity), data='{"name": ', content_type="application/json",
                            headers=world.admin.headers)  # fmt: skip
     assert_error(response, 400, "bad_request")
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "-2E+999"])
+@pytest.mark.parametrize("where", ["custom", "annual_revenue"])
+def test_numbers_json_does_not_have_are_a_bad_request(
+    client, world: World, number: str, where: str
+) -> None:
+    """Python's parser takes NaN, Infinity and 1e400 (as infinity); PostgreSQL refused them as
+    a 500 and SQLite stored a value no phone could parse back. The body is not JSON: a 400."""
+    value = f'{{"n": {number}}}' if where == "custom" else number
+    body = json.dumps(account_body())[:-1] + f', "{where}": {value}}}'
+    response = client.post(url("accounts"), data=body, content_type="application/json",
+                           headers=world.rep.headers)  # fmt: skip
+    assert_error(response, 400, "bad_request")
+    assert list_ids(client, world.admin, "accounts") == set(), "nothing may be created"
+
+
+def test_long_integers_and_their_look_alikes_are_kept_exactly(client, world: World) -> None:
+    """JSON columns go through orjson, which writes integers up to 64 bits and reads longer
+    ones as floats: longer ones must still come back digit for digit."""
+    custom = {
+        "ean": 2**70 + 1,
+        "negative": -(2**64) - 7,
+        "text": "12345678901234567890123",
+        "nested": [{"big": 10**25}, 1.5, "\\u0000 spelled out"],
+        "plain": 2**63 - 1,
+    }
+    record = created(client.post(url("accounts"), json=account_body(custom=custom),
+                                 headers=world.rep.headers))  # fmt: skip
+    assert record["custom"] == custom
+    assert fetch(client, world.rep, "accounts", record["id"])["custom"] == custom
 
 
 @pytest.mark.parametrize("entity", ["accounts", "contacts", "interactions", "tasks"])

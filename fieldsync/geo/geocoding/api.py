@@ -8,10 +8,9 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldsync.exceptions import NotFoundError
-from fieldsync.extensions import db
+from fieldsync.extensions import Blueprint, db
 from fieldsync.geo.geocoding.pipeline import enable_inline_geocoding
 from fieldsync.geo.geocoding.results import AddressQuery, Match
 from fieldsync.geo.geocoding.schemas import (
