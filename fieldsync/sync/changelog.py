@@ -152,11 +152,13 @@ def install() -> None:
     on_record_written(record_change)
 
 
+def watermark_expression(session: Session) -> Any:
+    """SQL for ``current_watermark``, to read it together with other values."""
+    if session.get_bind().dialect.name == "postgresql":
+        return literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    return select(func.coalesce(func.max(Change.seq), 0)).scalar_subquery()
+
+
 def current_watermark(session: Session) -> int:
     """Where the next sweep may start: below it every change is committed and visible."""
-    if session.get_bind().dialect.name == "postgresql":
-        value = session.execute(
-            select(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
-        ).scalar_one()
-        return int(value)
-    return int(session.execute(select(func.coalesce(func.max(Change.seq), 0))).scalar_one())
+    return int(session.execute(select(watermark_expression(session))).scalar_one())

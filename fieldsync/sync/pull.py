@@ -19,12 +19,14 @@ of a superseded sweep restarts from the generation it acknowledges.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     String,
     and_,
@@ -42,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.models import Device
-from fieldsync.auth.scope import account_condition, record_condition
+from fieldsync.auth.scope import account_condition, record_condition, team_user_ids
 from fieldsync.db import utcnow
 from fieldsync.exceptions import GoneError, ValidationError
 from fieldsync.geo.models import Territory, TerritoryRep
@@ -51,8 +53,10 @@ from fieldsync.planning.scope import pull_plan_condition
 from fieldsync.portfolio.models import Account, Contact, Interaction, Task
 from fieldsync.schemas import decode_cursor, encode_cursor
 from fieldsync.sync import serialise
-from fieldsync.sync.changelog import current_watermark
+from fieldsync.sync.changelog import watermark_expression
 from fieldsync.sync.models import Change, DeviceScope, SyncHorizon
+
+log = logging.getLogger("fieldsync.sync")
 
 PULL_ENTITIES = ("accounts", "contacts", "interactions", "tasks", "territories", "visit_plans")
 ROOT_MODELS: dict[str, type[Any]] = {
@@ -93,6 +97,9 @@ class Sweep:
     # Highest change seq when the sweep began: what "delivered up to" means for the lag that
     # admins see (the watermark itself may trail behind other transactions on PostgreSQL).
     seq_mark: int = 0
+    # What the device's account scope was a function of (``scope_basis``) when the held roots
+    # of ``generation`` (in a sweep) or of ``acked`` (a complete cursor) were computed.
+    basis: str | None = None
 
     def encode(self) -> str:
         return encode_cursor(
@@ -108,6 +115,7 @@ class Sweep:
                 "k": self.key,
                 "m": self.idle,
                 "q": self.seq_mark,
+                "b": self.basis,
             }
         )
 
@@ -142,10 +150,12 @@ def _decode(cursor: str | None, actor: Actor) -> Sweep:
             generation=None if state["s"] is None else int(state["s"]),
             sweep_id=state["x"], watermark=int(state["w"]), next_watermark=int(state["n"]),
             phase=int(state["p"]), key=state["k"], idle=int(state.get("m") or 0),
-            seq_mark=int(state.get("q") or 0),
+            seq_mark=int(state.get("q") or 0), basis=state.get("b"),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError):
         raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]}) from None
+    if sweep.basis is not None and not isinstance(sweep.basis, str):
+        raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]})
     if not 0 <= sweep.phase < len(PHASES) or not _valid_key(sweep.phase, sweep.key):
         raise ValidationError("Invalid cursor.", fields={"cursor": ["Damaged."]})
     if state.get("v") != CURSOR_VERSION or sweep.device_id != actor.device_id:
@@ -208,6 +218,54 @@ def scope_roots(session: Session, actor: Actor) -> set[tuple[str, uuid.UUID]]:
     }
 
 
+def scope_basis(session: Session, actor: Actor) -> str:
+    """A digest of what decides which accounts the actor may see, besides the accounts' own
+    columns: role, organisation, team and the team's territories (see ``account_condition``).
+
+    While it stays the same, an account enters or leaves the scope only by a write of its own,
+    and every write of an account is in the change log.
+    """
+    team = team_user_ids(session, actor)
+    territories: list[str] = []
+    if team is not None:
+        territories = sorted(
+            str(tid)
+            for tid in session.execute(
+                select(TerritoryRep.territory_id).where(TerritoryRep.user_id.in_(team))
+            ).scalars()
+        )
+    members = "org" if team is None else ",".join(sorted(str(uid) for uid in team))
+    text_ = f"{actor.role}|{actor.org_id}|{members}|{','.join(territories)}"
+    return hashlib.sha256(text_.encode()).hexdigest()[:32]
+
+
+# At most this many changed accounts are compared one by one; more, and the whole scope is.
+CHANGED_ACCOUNTS_MAX = 5000
+
+
+def _changed_accounts(
+    session: Session, org_id: uuid.UUID, watermark: int
+) -> list[uuid.UUID] | None:
+    """The accounts written since ``watermark`` (the window of the sweep), or None if more than
+    ``CHANGED_ACCOUNTS_MAX``."""
+    stmt = (
+        select(Change.record_id)
+        .where(_since(session, watermark), Change.org_id == org_id, Change.entity == "accounts")
+        .distinct()
+        .limit(CHANGED_ACCOUNTS_MAX + 1)
+    )
+    ids = list(session.execute(stmt).scalars())
+    return None if len(ids) > CHANGED_ACCOUNTS_MAX else ids
+
+
+def _since(session: Session, watermark: int) -> ColumnElement[bool]:
+    """The change-log rows of a sweep's window: on PostgreSQL by the writing transaction (see
+    ``changelog``), elsewhere by position."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Change.txid >= watermark
+    return Change.seq > watermark
+
+
 def _held(device_id: uuid.UUID, generation: int) -> Any:
     return and_(
         DeviceScope.device_id == device_id,
@@ -227,15 +285,19 @@ def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -
     """Diff the scope against what the device holds and store it as the next generation."""
     if sweep.acked > device.pull_generation:
         raise GoneError("This cursor is unknown to the server; pull without one.")
-    horizon = session.get(SyncHorizon, actor.org_id)
-    floor = 0
-    if horizon is not None:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        floor = horizon.min_txid if postgres else horizon.min_seq
-    if sweep.acked and sweep.watermark < floor:
+    # Where this sweep's window ends, the highest change seq, and the oldest position the
+    # organisation still serves: one statement (every statement counts in an incremental pull).
+    postgres = session.get_bind().dialect.name == "postgresql"
+    horizon = SyncHorizon.min_txid if postgres else SyncHorizon.min_seq
+    marks = select(
+        watermark_expression(session),
+        select(func.coalesce(func.max(Change.seq), 0)).scalar_subquery(),
+        select(horizon).where(SyncHorizon.org_id == actor.org_id).scalar_subquery(),
+    )
+    next_watermark, seq_mark, floor = session.execute(marks).one()
+    if sweep.acked and sweep.watermark < (floor or 0):
         raise GoneError("This cursor has expired; push what you hold, then pull without one.")
-    next_watermark = current_watermark(session)
-    seq_mark = int(session.execute(select(func.coalesce(func.max(Change.seq), 0))).scalar_one())
+    next_watermark, seq_mark = int(next_watermark), int(seq_mark)
     g, generation = sweep.acked, sweep.acked + 1
     d = device.id
     # The rows a cleanup below would touch (few: usually none), read once.
@@ -270,7 +332,17 @@ def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -
             delete(DeviceScope).where(DeviceScope.device_id == d, DeviceScope.removed_in <= g)
         )
     scope = scope_queries(session, actor)
-    entered, left = _differences(session, d, g, scope)
+    basis = scope_basis(session, actor)
+    changed = None
+    if g and sweep.basis == basis:  # the held accounts were wanted, as of the window's start
+        changed = _changed_accounts(session, actor.org_id, sweep.watermark)
+    entered, left = _differences(session, d, g, scope, changed_accounts=changed)
+    log.debug(
+        "pull sweep started",
+        extra={"event": "pull_sweep", "device_id": str(d), "generation": generation,
+               "scope_diff": "whole" if changed is None else "changed", "entered": len(entered),
+               "left": len(left)},
+    )  # fmt: skip
     # Say again what an abandoned sweep may have said otherwise: a root it removed that is
     # wanted comes whole again, a root it handed out that is not wanted is removed again.
     held, wanted = _held_and_wanted(session, d, g, scope, unsure)
@@ -291,7 +363,7 @@ def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -
         device_id=d, acked=g, generation=generation, sweep_id=str(device.pull_sweep_id),
         # A first pull sends everything whole: its change window starts where it starts.
         watermark=sweep.watermark if g else next_watermark, next_watermark=next_watermark,
-        seq_mark=seq_mark,
+        seq_mark=seq_mark, basis=basis,
         idle=_idle_phases(
             removed={e for e, _ in left | dropped}, entered={e for e, _ in entered | resent}
         ),
@@ -299,9 +371,34 @@ def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -
 
 
 def _differences(
-    session: Session, device_id: uuid.UUID, generation: int, scope: dict[str, Select[Any]]
+    session: Session,
+    device_id: uuid.UUID,
+    generation: int,
+    scope: dict[str, Select[Any]],
+    *,
+    changed_accounts: list[uuid.UUID] | None = None,
 ) -> tuple[set[tuple[str, uuid.UUID]], set[tuple[str, uuid.UUID]]]:
     """The roots wanted and not held at ``generation`` (entered), and held and not wanted (left).
+
+    With ``changed_accounts`` (the scope's basis did not change since the held accounts were
+    computed), only those accounts can differ: they are compared one by one and the other
+    roots as below. An incremental pull then costs what changed, not the size of the scope.
+    """
+    if changed_accounts is not None:
+        others = {entity: query for entity, query in scope.items() if entity != "accounts"}
+        entered, left = _differences(session, device_id, generation, others)
+        held, wanted = _held_and_wanted(
+            session, device_id, generation, {"accounts": scope["accounts"]},
+            {("accounts", rid) for rid in changed_accounts},
+        )  # fmt: skip
+        return entered | (wanted - held), left | (held - wanted)
+    return _whole_differences(session, device_id, generation, scope)
+
+
+def _whole_differences(
+    session: Session, device_id: uuid.UUID, generation: int, scope: dict[str, Select[Any]]
+) -> tuple[set[tuple[str, uuid.UUID]], set[tuple[str, uuid.UUID]]]:
+    """The differences over the whole scope.
 
     One statement computes both in the database, so a scope of 10,000 accounts that did not
     change costs a scan of each side and no transfer. Neither form depends on what the planner
@@ -370,7 +467,8 @@ def _held_and_wanted(
     scope: dict[str, Select[Any]],
     roots: set[tuple[str, uuid.UUID]],
 ) -> tuple[set[tuple[str, uuid.UUID]], set[tuple[str, uuid.UUID]]]:
-    """Which of ``roots`` the device holds at ``generation``, and which it should hold now."""
+    """Which of ``roots`` the device holds at ``generation``, and which it should hold now
+    (one statement per entity)."""
     held: set[tuple[str, uuid.UUID]] = set()
     wanted: set[tuple[str, uuid.UUID]] = set()
     for entity, wanted_ids in scope.items():
@@ -378,9 +476,13 @@ def _held_and_wanted(
         if not ids:
             continue
         holds = held_ids(device_id, generation, entity).where(DeviceScope.record_id.in_(ids))
-        held |= {(entity, rid) for rid in session.execute(holds).scalars()}
         wants = wanted_ids.where(ROOT_MODELS[entity].id.in_(ids))
-        wanted |= {(entity, rid) for rid in session.execute(wants).scalars()}
+        both = union_all(
+            holds.add_columns(literal(True).label("held")),
+            wants.add_columns(literal(False).label("held")),
+        )
+        for rid, is_held in session.execute(both):
+            (held if is_held else wanted).add((entity, rid))
     return held, wanted
 
 
@@ -526,11 +628,7 @@ def _window(session: Session, sweep: Sweep, key: str | None, n: int) -> PhaseRes
     assert sweep.generation is not None
     stmt = select(
         Change.seq, Change.entity, Change.record_id, Change.account_id, Change.prev_account_id
-    ).where(Change.org_id == _org_of(session, sweep))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.where(Change.txid >= sweep.watermark)
-    else:
-        stmt = stmt.where(Change.seq > sweep.watermark)
+    ).where(Change.org_id == _org_of(session, sweep), _since(session, sweep.watermark))
     if key is not None:
         stmt = stmt.where(Change.seq > int(key))
     changes = session.execute(stmt.order_by(Change.seq).limit(n)).all()
@@ -649,37 +747,52 @@ def pull_changes(
     device = session.execute(
         select(Device).where(Device.id == sweep.device_id).with_for_update()
     ).scalar_one()
-    current = device.pull_sweep_id and str(device.pull_sweep_id) == sweep.sweep_id
-    if sweep.generation is None or not current or sweep.generation != device.pull_generation:
-        sweep = _start_sweep(session, actor, device, Sweep(sweep.device_id, sweep.acked,
-                                                           watermark=sweep.watermark))
-    page = PullPage(cursor="", has_more=True)
-    while sweep.phase < len(PHASES):
-        budget = limit - page.size
-        if budget <= 0:
-            break
-        if sweep.idle >> sweep.phase & 1:
-            sweep.phase, sweep.key = sweep.phase + 1, None
-            continue
-        rows, last_key, exhausted = PHASES[sweep.phase](session, sweep, sweep.key, budget)
-        for entity, rid, record in rows:
-            page.put(entity, rid, record)
-        if exhausted:
-            sweep.phase, sweep.key = sweep.phase + 1, None
+    # The device row's new state is written once, at the end, not flushed by the first
+    # query after the sweep starts: a statement less per pull.
+    with session.no_autoflush:
+        current = device.pull_sweep_id and str(device.pull_sweep_id) == sweep.sweep_id
+        if sweep.generation is None or not current or sweep.generation != device.pull_generation:
+            # A complete cursor's basis is that of the generation it acknowledges; a cursor taken
+            # in a sweep has the basis of the generation that sweep was delivering.
+            acked_basis = sweep.basis if sweep.generation is None else None
+            sweep = _start_sweep(
+                session,
+                actor,
+                device,
+                Sweep(sweep.device_id, sweep.acked, watermark=sweep.watermark, basis=acked_basis),
+            )
+        page = PullPage(cursor="", has_more=True)
+        while sweep.phase < len(PHASES):
+            budget = limit - page.size
+            if budget <= 0:
+                break
+            if sweep.idle >> sweep.phase & 1:
+                sweep.phase, sweep.key = sweep.phase + 1, None
+                continue
+            rows, last_key, exhausted = PHASES[sweep.phase](session, sweep, sweep.key, budget)
+            for entity, rid, record in rows:
+                page.put(entity, rid, record)
+            if exhausted:
+                sweep.phase, sweep.key = sweep.phase + 1, None
+            else:
+                sweep.key = last_key
+        now = utcnow()
+        device.last_pull_at = now
+        if sweep.phase >= len(PHASES):
+            assert sweep.generation is not None
+            done = Sweep(
+                device_id=sweep.device_id,
+                acked=sweep.generation,
+                watermark=sweep.next_watermark,
+                next_watermark=sweep.next_watermark,
+                basis=sweep.basis,
+            )
+            device.pull_position = sweep.seq_mark
+            page.cursor, page.has_more = done.encode(), False
+            if checksum:
+                page.checksum = scope_checksum(session, sweep.device_id, sweep.generation)
         else:
-            sweep.key = last_key
-    now = utcnow()
-    device.last_pull_at = now
-    if sweep.phase >= len(PHASES):
-        assert sweep.generation is not None
-        done = Sweep(device_id=sweep.device_id, acked=sweep.generation,
-                     watermark=sweep.next_watermark, next_watermark=sweep.next_watermark)
-        device.pull_position = sweep.seq_mark
-        page.cursor, page.has_more = done.encode(), False
-        if checksum:
-            page.checksum = scope_checksum(session, sweep.device_id, sweep.generation)
-    else:
-        page.cursor = sweep.encode()
+            page.cursor = sweep.encode()
     return page
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -316,6 +319,61 @@ def test_territory_assignment_reaches_the_phone(client: FlaskClient, world: Worl
     assert territory_id in removed(pages, "territories"), "unassigned: territories.removed"
     assert phone.store["territories"] == {}
     assert_holds_scope(client, phone, world.rep, "unassigned")
+
+
+@contextmanager
+def sweep_logs() -> Iterator[list[logging.LogRecord]]:
+    """The "pull sweep started" records the block logs (the fieldsync loggers do not propagate
+    to pytest's capture)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("fieldsync.sync")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def scope_diffs(records: list[logging.LogRecord]) -> list[str]:
+    return [r.scope_diff for r in records if getattr(r, "event", None) == "pull_sweep"]
+
+
+def test_an_incremental_pull_compares_only_the_accounts_written_since(
+    client: FlaskClient, world: World
+) -> None:
+    """While the rep's territories and team stay the same, an account enters or leaves the
+    scope only by a write of its own: the sweep compares those accounts, not the whole scope.
+    A change of the territories compares the whole scope again."""
+    territory_id, accounts, _ = milan_portfolio(client, world, [world.rep], accounts=2)
+    owned = make_account(client, world, "Owned", None, owner_id=str(world.rep.id))
+    phone = phone_for(client, world.rep)
+    with sweep_logs() as records:
+        pull_pages(phone)
+    assert scope_diffs(records) == ["whole"], "a first pull compares the whole scope"
+    assert set(phone.store["accounts"]) == {*accounts, owned}
+
+    patch_account(client, world, owned, {"owner_id": str(world.rep2.id)})  # leaves
+    patch_account(client, world, accounts[0], {"notes": "still here"})  # stays
+    newcomer = make_account(client, world, "Newcomer", IN_MILAN)  # enters
+    with sweep_logs() as records:
+        pages = pull_pages(phone)
+    assert scope_diffs(records) == ["changed"], "only the written accounts are compared"
+    assert removed(pages, "accounts") == {owned}
+    assert upserted(pages, "accounts") == {accounts[0], newcomer}
+    assert_holds_scope(client, phone, world.rep, "after writes of accounts")
+
+    set_reps(client, world, territory_id, [world.rep2])
+    with sweep_logs() as records:
+        pages = pull_pages(phone)
+    assert scope_diffs(records) == ["whole"], "the territories changed: the whole scope"
+    assert removed(pages, "accounts") == {*accounts, newcomer}
+    assert phone.store["accounts"] == {}
+    assert_holds_scope(client, phone, world.rep, "after the territory left")
 
 
 # --- pages -----------------------------------------------------------------------------------
