@@ -71,6 +71,9 @@ class MutationSchema(ma.Schema):
 
 # Built once: building a schema costs more than loading a mutation with it.
 MUTATION_SCHEMA = MutationSchema()
+ENVELOPE_KEYS = frozenset(MUTATION_SCHEMA.fields)
+REQUIRED_KEYS = frozenset(name for name, f in MUTATION_SCHEMA.fields.items() if f.required)
+CHANGED_AT = MUTATION_SCHEMA.fields["changed_at"]
 CREATE_LOADERS: dict[str, ma.Schema] = {entity: cls() for entity, cls in CREATE_SCHEMAS.items()}
 # Partial at the top level only: a nested value (location, check_in) is whole, with its
 # required parts and defaults, as on create.
@@ -275,10 +278,38 @@ def _load(schema: ma.Schema, data: Any) -> dict[str, Any]:
     return loaded
 
 
+def _envelope(raw: dict[str, Any]) -> dict[str, Any]:
+    """The mutation's envelope, loaded as ``MutationSchema`` loads it.
+
+    A well-formed envelope (nearly every one) is read directly, with the schema's own field
+    for ``changed_at``: the schema machinery cost a twentieth of a push. Anything else goes
+    through the schema, for its exact messages.
+    """
+    keys = raw.keys()
+    if keys <= ENVELOPE_KEYS and keys >= REQUIRED_KEYS:
+        entity, op, record_id = raw["entity"], raw["op"], raw["id"]
+        base, changed_at = raw.get("base_version"), raw.get("changed_at")
+        fields = raw.get("fields", {})
+        if (
+            entity in SYNC_ENTITIES and op in ("upsert", "delete") and isinstance(record_id, str)
+            and (base is None or type(base) is int) and isinstance(fields, dict)
+            and (changed_at is None or isinstance(changed_at, str))
+        ):  # fmt: skip
+            try:
+                when = None if changed_at is None else CHANGED_AT.deserialize(changed_at)
+                return {
+                    "entity": entity, "op": op, "id": uuid.UUID(record_id), "base_version": base,
+                    "changed_at": when, "fields": dict(fields),
+                }  # fmt: skip
+            except (ValueError, ma.ValidationError):
+                pass  # the schema says what is wrong
+    return _load(MUTATION_SCHEMA, raw)
+
+
 def _apply_mutation(session: Session, ctx: PushContext, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise MutationRejected({"_mutation": ["A mutation must be a JSON object."]})
-    mutation = _load(MUTATION_SCHEMA, raw)
+    mutation = _envelope(raw)
     entity = mutation["entity"]
     if entity == "visit_plans":  # stop statuses only: planning has its own rules
         return apply_plan_mutation(
