@@ -26,6 +26,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -35,7 +36,15 @@ from flask import Flask
 from sqlalchemy import JSON, bindparam, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
-from bench.common import PASSWORD, Phone, Server, fresh_database, make_app, median
+from bench.common import (
+    PASSWORD,
+    Phone,
+    Server,
+    fresh_database,
+    make_app,
+    median,
+    reference_cpu_ms,
+)
 from fieldsync.auth.actor import Actor
 from fieldsync.auth.service import add_user, create_organisation
 from fieldsync.db import unit_of_work, utcnow
@@ -74,6 +83,10 @@ OTHER_SCOPE = {
 PULL_LIMIT = 5000
 PUSH_CHANGESETS = 12
 PUSH_SIZE = 500
+# Then the server's throughput: phones of the rep pushing at the same time, each its own
+# changesets one after another (a team syncing at the end of the day).
+CONCURRENT_PHONES = 4
+CONCURRENT_CHANGESETS = 3  # per phone
 INCREMENTAL_CHANGES = 100
 INCREMENTAL_REPETITIONS = 25
 INITIAL_REPETITIONS = 3
@@ -866,26 +879,28 @@ def push(server: Server, world: World, app: Flask, versions: dict[str, int]) -> 
     # Accounts nobody touches during the run: some get new contacts and calls, others updates.
     ids = sorted(world.folio.accounts)
     random.Random(3).shuffle(ids)
-    units = PUSH_CHANGESETS * PUSH_SIZE // 5
+    count = PUSH_CHANGESETS + CONCURRENT_PHONES * CONCURRENT_CHANGESETS
+    units = count * PUSH_SIZE // 5
     fresh_pool, update_pool = ids[:units], ids[units : 2 * units]
     changesets = [
-        _push_changeset(gen, world, fresh_pool, update_pool, versions)
-        for _ in range(PUSH_CHANGESETS)
+        _push_changeset(gen, world, fresh_pool, update_pool, versions) for _ in range(count)
     ]
+    sequential, concurrent = changesets[:PUSH_CHANGESETS], changesets[PUSH_CHANGESETS:]
     seconds: list[float] = []
     statuses: dict[str, int] = {}
     server_cpu = server.cpu_seconds()
-    for mutations, _ in changesets:
+    for mutations, _ in sequential:
         started = time.perf_counter()
         result = phone.push(mutations)
         seconds.append(time.perf_counter() - started)
-        for item in result["results"]:
-            statuses[item["status"]] = statuses.get(item["status"], 0) + 1
+        _count_statuses(result, statuses)
     server_cpu = server.cpu_seconds() - server_cpu
+    total = PUSH_CHANGESETS * PUSH_SIZE
+    together = push_concurrently(server, world, [mutations for mutations, _ in concurrent])
+    _count_statuses({"results": together.pop("results")}, statuses)
     if set(statuses) != {"applied"}:
         raise AssertionError(f"push results: {statuses}")
-    total = PUSH_CHANGESETS * PUSH_SIZE
-    raw_seconds = raw_executemany(app, world, [data for _, data in changesets])
+    raw_seconds = raw_executemany(app, world, [data for _, data in sequential])
     api_rate = total / sum(seconds)
     raw_rate = total / sum(raw_seconds)
     return {
@@ -898,6 +913,42 @@ def push(server: Server, world: World, app: Flask, versions: dict[str, int]) -> 
         "raw_ratio": raw_rate / api_rate,
         "server_cpu_ms_per_mutation": server_cpu * 1000 / total,
         "statuses": statuses,
+        "concurrent": together,
+    }
+
+
+def _count_statuses(result: dict[str, Any], statuses: dict[str, int]) -> None:
+    for item in result["results"]:
+        statuses[item["status"]] = statuses.get(item["status"], 0) + 1
+
+
+def push_concurrently(
+    server: Server, world: World, changesets: list[list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """``CONCURRENT_PHONES`` phones of the rep push at once, each its share of the changesets
+    one after another; mutations/s = all of them / the time from the first request to the last
+    response."""
+    phones = [Phone(server.base, world.rep_email).login() for _ in range(CONCURRENT_PHONES)]
+    shares = [changesets[i::CONCURRENT_PHONES] for i in range(CONCURRENT_PHONES)]
+
+    def run(phone: Phone, share: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        return [item for mutations in share for item in phone.push(mutations)["results"]]
+
+    server_cpu = server.cpu_seconds()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=CONCURRENT_PHONES) as pool:
+        results = [item for share in pool.map(run, phones, shares) for item in share]
+    elapsed = time.perf_counter() - started
+    server_cpu = server.cpu_seconds() - server_cpu
+    total = sum(len(mutations) for mutations in changesets)
+    return {
+        "phones": CONCURRENT_PHONES,
+        "changesets": len(changesets),
+        "mutations": total,
+        "seconds": elapsed,
+        "mutations_per_s": total / elapsed,
+        "server_cpu_ms_per_mutation": server_cpu * 1000 / total,
+        "results": results,
     }
 
 
@@ -978,6 +1029,7 @@ class Result:
 
 def run_one(kind: str, log: Any = print) -> Result:
     load_before = os.getloadavg()[0]
+    reference_before = reference_cpu_ms()
     with fresh_database(kind) as url:
         app = make_app(url)
         log(f"[{kind}] building the data set ...")
@@ -995,12 +1047,15 @@ def run_one(kind: str, log: Any = print) -> Result:
             log(f"[{kind}] push ...")
             versions = {rid: r["version"] for rid, r in phone.store["accounts"].items()}
             pushed = push(server, world, app, versions)
-            log(f"[{kind}] push {pushed['mutations_per_s']:.0f} mutations/s")
+            together = pushed["concurrent"]["mutations_per_s"]
+            log(f"[{kind}] push {pushed['mutations_per_s']:.0f} mutations/s one phone, "
+                f"{together:.0f} with {CONCURRENT_PHONES} at once")  # fmt: skip
             workers = server.workers, server.threads
         with app.app_context():
             db.engine.dispose()
     figures = {
         "load": (load_before, os.getloadavg()[0]),
+        "reference_cpu_ms": (reference_before, reference_cpu_ms()),
         "setup_s": world.setup_s,
         "territories": world.territories,
         "workers": workers,
@@ -1025,12 +1080,26 @@ def summary_rows(results: list[Result]) -> list[list[str]]:
     rows: list[list[str]] = []
     specs: list[tuple[str, str, Any]] = [
         (
-            "push: mutations/s end to end (12 x 500)",
+            "push: one phone, mutations/s end to end (12 x 500)",
             "goal >= 2,000 (PostgreSQL)",
             lambda f: (
                 f"{f['push']['mutations_per_s']:,.0f} "
                 f"({_ok(f['push']['mutations_per_s'], GOALS['push_mutations_per_s'], True)})"
             ),
+        ),
+        (
+            f"push: {CONCURRENT_PHONES} phones at once, mutations/s "
+            f"({CONCURRENT_PHONES} x {CONCURRENT_CHANGESETS} x 500)",
+            "goal >= 2,000 (PostgreSQL)",
+            lambda f: (
+                f"{f['push']['concurrent']['mutations_per_s']:,.0f} "
+                f"({_ok(f['push']['concurrent']['mutations_per_s'], GOALS['push_mutations_per_s'], True)})"  # noqa: E501
+            ),
+        ),
+        (
+            f"push: server CPU per mutation, {CONCURRENT_PHONES} phones at once",
+            "",
+            lambda f: f"{f['push']['concurrent']['server_cpu_ms_per_mutation']:.2f} ms",
         ),
         (
             "push: median changeset of 500",
@@ -1125,6 +1194,11 @@ def summary_rows(results: list[Result]) -> list[list[str]]:
         ),
         ("setup (bulk data + migrations)", "", lambda f: f"{f['setup_s']:.0f} s"),
         (
+            "machine: reference CPU workload before / after",
+            "",
+            lambda f: f"{f['reference_cpu_ms'][0]:.0f} / {f['reference_cpu_ms'][1]:.0f} ms",
+        ),
+        (
             "load average (1 min) before / after",
             "",
             lambda f: f"{f['load'][0]:.1f} / {f['load'][1]:.1f}",
@@ -1155,6 +1229,11 @@ NOTES = """\
   request times (JSON encoding, HTTP, server, response). The raw figure writes the same rows
   (new ids) with Core `executemany` in-process, a transaction per changeset: no HTTP, no
   validation, no change log, no savepoints.
+- Push, several phones: then 4 more phones of the rep (4 logins) push 3 changesets each of the
+  same mix (other accounts), all four at once, each its own changesets one after another:
+  mutations/s = 6,000 / the time from the first request to the last response. This is the
+  server's throughput (both workers busy); the one-phone figure is bounded by one request's
+  latency, since a worker runs one push on one core.
 - Initial pull: three times, a freshly logged-in phone pulls without a cursor with
   `limit=5000` until `has_more` is false; seconds from the first request to the last page
   parsed (gunzip and `json.loads` included), the median reported. CPU: user + system time of
@@ -1172,4 +1251,8 @@ NOTES = """\
   server can hold back: a pull may deliver more than the 100 records then.
 - Noise: the machine has 2 cores shared by the client, gunicorn, the database and whatever
   else runs (other test suites did, see the load averages); every time is wall-clock time.
+  It is a virtual machine whose CPU speed varies from hour to hour, by up to half, with nothing
+  else running: "reference CPU workload" is a fixed pure-Python job (100,000 small dicts built,
+  dumped to JSON, sorted; best of three) timed before and after each database's run, so that
+  runs can be compared (lower is a faster machine).
 """

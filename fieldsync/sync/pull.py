@@ -3,8 +3,10 @@
 A pull *sweep* is the run of pages from one complete cursor to the next. At its start the
 device's scope roots (the accounts and territories it may see, its tasks without account, its
 visit plans) are compared with the roots it holds (``DeviceScope`` at the acknowledged
-generation ``g``); the difference is stored as generation ``g + 1``. The sweep then sends, in
-this order:
+generation ``g``); the difference is stored as generation ``g + 1``. When the basis of the
+account scope (role, team, the team's territories) is the one ``g`` was computed with, only the
+accounts written since ``g`` can have entered or left, and only they are compared (see
+``scope_basis``). The sweep then sends, in this order:
 
 1. removals: roots that left the scope, with the contacts, tasks and interactions of the
    accounts that left;
