@@ -124,6 +124,10 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
             # as the worker: out of the collector's sight, a full collection takes a few ms
             # instead of ~200 ms in the middle of a request (measured on a 500-mutation push).
             gc.freeze()
+            # A push allocates millions of short-lived objects: collecting the youngest
+            # generation every 20,000 allocations rather than 700 made it 3.6 % cheaper
+            # (interleaved A/B, 11 changesets of 500 each).
+            gc.set_threshold(20_000, 20, 20)
             return app
 
     click.echo(f"FieldSync API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
