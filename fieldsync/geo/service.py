@@ -67,8 +67,23 @@ class PlacementIndex:
         country: str | None,
         postal_code: str | None,
     ) -> uuid.UUID | None:
-        """Postal-code territories first (explicit lists), then the smallest polygon."""
-        return self.place_many([(lat, lon, country, postal_code)])[0]
+        """Postal-code territories first (explicit lists), then the smallest polygon.
+
+        ``place_many``'s rule for one point, without its vector set-up (a pushed changeset
+        places its accounts one by one: the set-up cost more than the query).
+        """
+        found = self._postal_territory(country, postal_code)
+        if found is None and lat is not None and lon is not None and self.tree is not None:
+            hits = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+            if len(hits):
+                found = self.polygons[int(hits.min())][1]  # smallest area first
+        return found
+
+    def _postal_territory(self, country: str | None, postal_code: str | None) -> uuid.UUID | None:
+        if not (country and postal_code):
+            return None
+        matches = self.postal.get((country, normalise_postal_code(postal_code)))
+        return min(matches)[1] if matches else None
 
     def place_many(
         self, places: list[tuple[float | None, float | None, str | None, str | None]]
@@ -89,10 +104,9 @@ class PlacementIndex:
                 for p, k in zip(first_points, order[first], strict=True):
                     result[located[int(p)]] = self.polygons[int(polygon_idx[k])][1]
         for i, (_, _, country, postal_code) in enumerate(places):
-            if country and postal_code:
-                matches = self.postal.get((country, normalise_postal_code(postal_code)))
-                if matches:
-                    result[i] = min(matches)[1]
+            postal = self._postal_territory(country, postal_code)
+            if postal is not None:
+                result[i] = postal
         return result
 
 

@@ -1,13 +1,18 @@
-"""Unit tests of the territory shape checks and the distance/area helpers (no database)."""
+"""Unit tests of the territory shape checks, the distance/area helpers and point placement (no
+database)."""
 
 from __future__ import annotations
 
 import math
+import random
+import uuid
 from typing import Any
 
 import pytest
+import shapely
 
 from fieldsync.geo.geometry import GeometryError, area_km2, haversine_km, parse_territory_geometry
+from fieldsync.geo.service import PlacementIndex
 
 
 def ring(lon0: float, lat0: float, lon1: float, lat1: float) -> list[list[float]]:
@@ -237,3 +242,31 @@ def test_haversine_is_symmetric_and_zero_on_the_spot() -> None:
     there = haversine_km(45.4642, 9.19, 41.9028, 12.4964)
     back = haversine_km(41.9028, 12.4964, 45.4642, 9.19)
     assert there == pytest.approx(back), "distance must not depend on direction"
+
+
+# --- placing one point and many ---------------------------------------------------------------
+
+
+def test_one_point_is_placed_as_many_points_are() -> None:
+    """``territory_for`` (one account, as a push places them) and ``place_many`` (bulk) follow
+    one rule: a postal-code territory first, then the smallest polygon holding the point."""
+    rng = random.Random(11)
+    squares = []
+    for _ in range(30):  # overlapping squares of many sizes, two of the same area
+        lon, lat, size = rng.uniform(8, 10), rng.uniform(44, 46), rng.choice([0.05, 0.2, 0.5, 1])
+        squares.append((size * size, uuid.uuid4(), shapely.box(lon, lat, lon + size, lat + size)))
+    squares.sort(key=lambda item: (item[0], str(item[1])))
+    postal = {("IT", "20121"): [(3, squares[5][1]), (1, squares[9][1])]}
+    index = PlacementIndex(
+        polygons=squares, postal=postal, tree=shapely.STRtree([g for _, _, g in squares])
+    )
+    places = [
+        (rng.uniform(43.5, 47), rng.uniform(7.5, 11.5), rng.choice([None, "IT", "FR"]),
+         rng.choice([None, "20121", " 20 121", "75001"]))
+        for _ in range(2000)
+    ]  # fmt: skip
+    places += [(None, None, "IT", "20121"), (None, 9.0, None, None), (45.0, None, "IT", None)]
+    placed = index.place_many(places)
+    assert [index.territory_for(*place) for place in places] == placed
+    assert sum(territory is not None for territory in placed) > 500, "most points fall in one"
+    assert index.territory_for(None, None, "IT", "20121") == squares[9][1], "fewest codes wins"
