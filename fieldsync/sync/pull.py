@@ -237,8 +237,8 @@ def scope_basis(session: Session, actor: Actor) -> str:
             ).scalars()
         )
     members = "org" if team is None else ",".join(sorted(str(uid) for uid in team))
-    text_ = f"{actor.role}|{actor.org_id}|{members}|{','.join(territories)}"
-    return hashlib.sha256(text_.encode()).hexdigest()[:32]
+    inputs = f"{actor.role}|{actor.org_id}|{members}|{','.join(territories)}"
+    return hashlib.sha256(inputs.encode()).hexdigest()[:32]
 
 
 # At most this many changed accounts are compared one by one; more, and the whole scope is.

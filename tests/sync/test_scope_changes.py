@@ -575,6 +575,7 @@ def test_damaged_or_forged_cursors_are_422(client: FlaskClient, world: World) ->
         "phase negative": encode({**state, "p": -1}),
         "phase too large": encode({**state, "p": 999}),
         "phase not a number": encode({**state, "p": "x"}),
+        "scope basis not text": encode({**state, "b": {"role": "admin"}}),
     }
     for label, cursor in forged.items():
         response = get_pull(phone, cursor=cursor)

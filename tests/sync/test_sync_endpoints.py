@@ -3,6 +3,7 @@ the sync endpoints, through HTTP."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -260,3 +261,29 @@ def test_sync_endpoints_need_a_token(
     assert conflict_page(client, world.admin)["items"] == []
     accounts = client.get("/api/v1/accounts", headers=world.admin.headers).json["items"]
     assert accounts == [], "nothing was pushed without a valid token"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
+def test_a_push_holding_a_number_json_does_not_have_is_a_400_and_applies_nothing(
+    client: FlaskClient, world: World, number: str
+) -> None:
+    """Python's parser would take it; the body is not JSON. Nothing of the changeset is applied
+    or kept, so the same changeset_id sent again as valid JSON applies whole."""
+    phone = Phone(client, login(client, world.rep.email)["access_token"])
+    changeset_id, account_id = str(uuid.uuid4()), str(uuid.uuid4())
+    fields = {"kind": "company", "status": "lead", "name": "Rossi", "annual_revenue": 1.0}
+    body = {
+        "changeset_id": changeset_id,
+        "device_time": datetime.now(UTC).isoformat(),
+        "mutations": [upsert("accounts", account_id, fields)],
+    }
+    raw = json.dumps(body).replace('"annual_revenue": 1.0', f'"annual_revenue": {number}')
+    response = client.post("/api/v1/sync/push", data=raw, content_type="application/json",
+                           headers=phone.headers)  # fmt: skip
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "bad_request"
+    fetched = client.get(f"/api/v1/accounts/{account_id}", headers=world.rep.headers)
+    assert fetched.status_code == 404, "nothing of the changeset was applied"
+
+    result = phone.push(body["mutations"], changeset_id=changeset_id)
+    assert [r["status"] for r in result["results"]] == ["applied"], result
