@@ -26,7 +26,11 @@ NAMING_CONVENTION = {
 }
 
 # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite: same Python values on both.
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# None is SQL NULL, never the JSON value null: a column reads NULL whether a record never set
+# it or set it to None, and the unit of work sends every new row of a table with the same
+# columns, so a flush inserts them in one multi-row statement (a new visit with a check-in
+# and a new call without one used to break the batch: one INSERT per interaction).
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 # JSON columns are written and read with orjson: a pushed changeset writes thousands of small
 # JSON values (each record's field stamps, the stored response), and the standard library spent
