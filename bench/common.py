@@ -113,7 +113,7 @@ class Server:
 
     database_url: str
     workers: int = 2
-    threads: int = 4
+    threads: int = 2
     process: subprocess.Popen[bytes] | None = None
     base: str = ""
     log_path: Path | None = None

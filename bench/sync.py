@@ -7,7 +7,7 @@ Per database (a fresh SQLite file or a fresh PostgreSQL database, built by the m
    contacts, 100,000 interactions) and a smaller one of the other rep, written with bulk
    inserts that store exactly the rows the services would write (see ``Portfolio``; checked
    against ``create_record`` at the start of every run, see ``check_against_service``);
-2. a real server (``fieldsync serve``: gunicorn, 2 workers x 4 threads) and phones speaking
+2. a real server (``fieldsync serve``: gunicorn, 2 workers x 2 threads) and phones speaking
    HTTP with gzip through ``requests``:
    a. initial pull of the rep's scope with ``limit=5000`` (seconds, peak RSS of the workers,
       gzip bytes per account);
@@ -1227,8 +1227,9 @@ NOTES = """\
   per write (on PostgreSQL with the inserting transaction's id). Each run first checks the
   bulk rows against `create_record` for the same data (`check_against_service`). Simplification:
   an account's visits count as one write to it (version 2), not one per visit.
-- Server: `fieldsync serve` (gunicorn, 2 gthread workers x 4 threads), on the same 2-core
-  machine as the client; the phone is `requests` with `Accept-Encoding: gzip`.
+- Server: `fieldsync serve` (gunicorn, 2 gthread workers x 2 threads; a worker takes only the
+  connections it has a thread for and keeps none alive), on the same 2-core machine as the
+  client; the phone is `requests` with `Accept-Encoding: gzip`.
 - Push: 12 changesets of 500 mutations pushed one after another by one phone; each 500 is 100
   units of (new account, contact of it, visit to it with a check-in, a contact or a call on an
   existing account, an update of `phone` and `notes` of another existing account with its

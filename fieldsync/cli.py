@@ -75,8 +75,13 @@ def sync_group() -> None:
 
 
 @sync_group.command("prune")
-@click.option("--days", default=90, show_default=True, type=click.IntRange(1),
-              help="Keep this many days of change log")
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Keep this many days of change log",
+)
 @with_appcontext
 def sync_prune_command(days: int) -> None:
     """Drop old change-log rows; phones whose cursor is older re-sync (they get 410)."""
@@ -98,11 +103,21 @@ def sync_prune_command(days: int) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="processes")
+@click.option(
+    "--threads", default=2, show_default=True, type=int, help="connections a worker serves at once"
+)
 def serve_command(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the API with gunicorn (threads per worker; SQLite copes with a few writers)."""
+    """Serve the API with gunicorn: worker processes, each serving a few connections at once."""
     from gunicorn.app.base import BaseApplication
+    from gunicorn.workers.gthread import ThreadWorker
+
+    class DispatchingWorker(ThreadWorker):  # type: ignore[misc]
+        """A gthread worker that holds no connection it has no thread for (see below)."""
+
+        @classmethod
+        def check_config(cls, cfg: Any, log: Any) -> None:
+            pass  # gthread warns that no connection is kept alive: here that is the point
 
     class FieldSyncServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -110,7 +125,15 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
                 "bind": f"{host}:{port}",
                 "workers": workers,
                 "threads": threads,
-                "worker_class": "gthread",
+                "worker_class": DispatchingWorker,
+                # A worker takes no more connections than it has threads, so it keeps none alive
+                # after a response: each request goes to a worker with a thread free. gthread's
+                # default (1,000 connections a worker, kept alive) let four phones that connected
+                # together stay on one worker, which ran their pushes on one core while the other
+                # worker sat idle. A request is mostly Python, so a process runs one at a time
+                # anyway; its second thread covers the waits on the database. (A proxy in front
+                # keeps the phones' connections alive, as it would anyway.)
+                "worker_connections": threads,
                 "accesslog": None,
                 "timeout": 120,
                 "graceful_timeout": 10,
