@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from fieldsync import logs
 from fieldsync.auth.service import AuthSettings
 from fieldsync.config import load_settings
-from fieldsync.db import json_column_bytes, json_column_loads, json_column_text
+from fieldsync.db import json_bytes, json_column_loads, json_text
 from fieldsync.docs import init_docs
 from fieldsync.errors import APIError, register_error_handlers
 from fieldsync.extensions import api, db, init_extensions
@@ -125,13 +125,13 @@ def _framework_settings(settings: dict[str, Any]) -> dict[str, Any]:
     engine_options: dict[str, Any] = {
         "pool_pre_ping": True,
         "use_insertmanyvalues": False,
-        "json_serializer": json_column_bytes,
+        "json_serializer": json_bytes,
         "json_deserializer": json_column_loads,
     }
     if url.startswith("sqlite"):
         engine_options = {
             "connect_args": {"timeout": 15},
-            "json_serializer": json_column_text,
+            "json_serializer": json_text,
             "json_deserializer": json_column_loads,
         }
     return {

@@ -41,17 +41,18 @@ _LONG_INTEGER_BYTES = re.compile(rb"\d{19}")
 _LONG_INTEGER_TEXT = re.compile(r"\d{19}")
 
 
-def json_column_bytes(value: Any) -> bytes:
-    """A JSON column's value as UTF-8 JSON (PostgreSQL's driver takes bytes)."""
+def json_bytes(value: Any) -> bytes:
+    """A value as UTF-8 JSON: a JSON column's (PostgreSQL's driver takes bytes), or a response
+    body. Never fails on a value a client could send (``orjson.dumps`` fails on big integers)."""
     try:
         return orjson.dumps(value)
     except TypeError:  # an integer beyond 64 bits, a key that is not text
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def json_column_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     """A JSON column's value as JSON text (SQLite's column is text)."""
-    return json_column_bytes(value).decode()
+    return json_bytes(value).decode()
 
 
 def json_column_loads(data: bytes | str) -> Any:

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import orjson
 from flask import Response, request
 from flask.views import MethodView
 
+from fieldsync.db import json_bytes
 from fieldsync.errors import PayloadTooLargeError
 from fieldsync.extensions import Blueprint, db
 from fieldsync.schemas import PageArgsSchema
@@ -64,7 +64,7 @@ class Push(MethodView):
     @sync_blp.response(200, PushResultSchema)
     @sync_blp.alt_response(409, description="changeset_id reused with another body")
     @sync_blp.alt_response(413, description="Over 1,000 mutations or 5 MB: nothing applied")
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any]) -> Any:
         """Apply a changeset of offline edits, once.
 
         One transaction; each mutation's result in order (`applied`, `merged`, `rejected`,
@@ -77,7 +77,7 @@ class Push(MethodView):
         # Identity of a changeset is its mutations: a retry may carry a fresh device_time.
         canonical = json.dumps(body["mutations"], sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()
-        return service.apply_changeset(
+        result = service.apply_changeset(
             db.session(),  # the Session itself: a push or a pull calls it thousands of times
             actor=current_actor(),
             changeset_id=body["changeset_id"],
@@ -85,6 +85,9 @@ class Push(MethodView):
             mutations=body["mutations"],
             body_sha256=digest,
         )
+        # Already in its wire form: sent as it is, as a pull page is (PushResultSchema
+        # documents it).
+        return Response(json_bytes(result), mimetype="application/json")
 
 
 @sync_blp.route("/pull")
@@ -114,7 +117,7 @@ class Pull(MethodView):
         # Already in its wire form (records by ``serialise``, ids as strings): sent as it is
         # rather than dumped again field by field through PullResultSchema, which documents it,
         # and encoded by orjson (a first pull sends 140,000 records).
-        payload = orjson.dumps(service.page_payload(db.session(), page))
+        payload = json_bytes(service.page_payload(db.session(), page))
         return Response(payload, mimetype="application/json")
 
 

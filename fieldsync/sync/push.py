@@ -209,10 +209,11 @@ def _apply_optimistically(
 
 
 def _head(raw: Any) -> dict[str, Any]:
-    return {
-        "entity": raw.get("entity") if isinstance(raw, dict) else None,
-        "id": raw.get("id") if isinstance(raw, dict) else None,
-    }
+    """What a result repeats of its mutation, as the phone sent it (an entity as text)."""
+    if not isinstance(raw, dict):
+        return {"entity": None, "id": None}
+    entity = raw.get("entity")
+    return {"entity": entity if entity is None else str(entity), "id": raw.get("id")}
 
 
 def _apply_one(session: Session, ctx: PushContext, raw: Any) -> dict[str, Any]:

@@ -287,3 +287,28 @@ def test_a_push_holding_a_number_json_does_not_have_is_a_400_and_applies_nothing
 
     result = phone.push(body["mutations"], changeset_id=changeset_id)
     assert [r["status"] for r in result["results"]] == ["applied"], result
+
+
+def test_integers_beyond_64_bits_are_pushed_pulled_and_answered_exactly(
+    client: FlaskClient, world: World
+) -> None:
+    """JSON has no integer limit: a custom value a phone sends comes back as it was, in the
+    push's answer (a conflict shows it), in every pull and through REST. (The pull's encoder
+    could not write it: every pull of the scope answered 500.)"""
+    big = 123456789012345678901234567890
+    phone = Phone(client, login(client, world.rep.email)["access_token"])
+    account_id = str(uuid.uuid4())
+    fields = {**ACCOUNT, "custom": {"erp": big, "negative": -(2**64)}}
+    result = phone.push([upsert("accounts", account_id, fields)])
+    assert [r["status"] for r in result["results"]] == ["applied"], result
+    phone.pull()
+    assert phone.store["accounts"][account_id]["custom"] == {"erp": big, "negative": -(2**64)}
+    fetched = client.get(f"/api/v1/accounts/{account_id}", headers=world.rep.headers)
+    assert fetched.json["custom"]["erp"] == big
+
+    # An older edit of the same field loses: the answer shows both values, exactly.
+    stale = upsert("accounts", account_id, {"custom": {"erp": big + 1}}, base_version=0,
+                   changed_at=LONG_AGO)  # fmt: skip
+    result = phone.push([stale])
+    conflict = result["results"][0]["conflicts"][0]
+    assert (conflict["kept"]["erp"], conflict["discarded"]["erp"]) == (big, big + 1), result
