@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,8 +36,15 @@ JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postg
 # an eighth of a push's CPU on them. orjson cannot write integers beyond 64 bits or keys that
 # are not text, and reads such integers back as floats: those values take the standard library
 # both ways, so every value reads back exactly as it was written.
-_LONG_INTEGER_BYTES = re.compile(rb"\d{19}")
-_LONG_INTEGER_TEXT = re.compile(r"\d{19}")
+#
+# A run of 19 digits: maybe an integer beyond 64 bits. Found by mapping every digit to "0"
+# and searching for 19 of them, in C: a regular expression took longer than orjson's parse.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def _has_long_integer(data: bytes) -> bool:
+    return _NINETEEN_DIGITS in data.translate(_DIGITS_AS_ZERO)
 
 
 def json_bytes(value: Any) -> bytes:
@@ -57,8 +63,7 @@ def json_text(value: Any) -> str:
 
 def json_column_loads(data: bytes | str) -> Any:
     """Read a JSON column's value back, exactly (long integers included)."""
-    pattern = _LONG_INTEGER_BYTES if isinstance(data, bytes) else _LONG_INTEGER_TEXT
-    if pattern.search(data):  # type: ignore[arg-type]
+    if _has_long_integer(data if isinstance(data, bytes) else data.encode("utf-8", "replace")):
         return json.loads(data)
     return orjson.loads(data)
 

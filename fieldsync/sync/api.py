@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -74,16 +72,12 @@ class Push(MethodView):
         (`upsert` only) sets the `status` of the stops it names (`{"stops": [{"account_id",
         "status"}]}`) of a plan the pusher may edit; any other field is rejected by name.
         """
-        # Identity of a changeset is its mutations: a retry may carry a fresh device_time.
-        canonical = json.dumps(body["mutations"], sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(canonical.encode()).hexdigest()
         result = service.apply_changeset(
             db.session(),  # the Session itself: a push or a pull calls it thousands of times
             actor=current_actor(),
             changeset_id=body["changeset_id"],
             device_time=body["device_time"],
             mutations=body["mutations"],
-            body_sha256=digest,
         )
         # Already in its wire form: sent as it is, as a pull page is (PushResultSchema
         # documents it).

@@ -3,6 +3,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+from fieldsync.extensions import db
+from fieldsync.sync.models import Changeset
+from fieldsync.sync.push import mutations_digest, standard_mutations_digest
 from tests.conftest import World, login
 from tests.sync.device import Phone, delete, upsert
 
@@ -77,6 +80,33 @@ def test_replay_and_conflicting_reuse(client, world: World) -> None:
         json={"changeset_id": changeset, "device_time": "2026-01-01T00:00:00Z", "mutations": []},
         headers=phone.headers,
     )
+    assert response.status_code == 409, response.json
+
+
+def test_a_changeset_stored_with_the_standard_librarys_digest_still_replays(
+    app, client, world: World
+) -> None:
+    """Servers before 2026-11-23 stored the digest of the standard library's canonical JSON;
+    a phone retrying such a changeset after an upgrade gets its stored response, not a 409."""
+    phone = phone_for(client, world.rep.email)
+    changeset = str(uuid.uuid4())
+    fields = {"kind": "company", "status": "lead", "name": "Caffè Nero", "annual_revenue": 1e16}
+    mutations = [upsert("accounts", str(uuid.uuid4()), fields)]
+    first = phone.push(mutations, changeset_id=changeset)
+    old_digest = standard_mutations_digest(mutations)
+    assert old_digest != mutations_digest(mutations)  # non-ASCII text, 1e16: not the same bytes
+    with app.app_context():
+        stored = db.session.get(Changeset, uuid.UUID(changeset))
+        stored.body_sha256 = old_digest
+        db.session.commit()
+    assert phone.push(mutations, changeset_id=changeset) == first
+    other = [upsert("accounts", mutations[0]["id"], {**fields, "name": "Caffè Blu"})]
+    response = client.post(
+        "/api/v1/sync/push",
+        json={"changeset_id": changeset, "device_time": "2026-01-01T00:00:00Z",
+              "mutations": other},
+        headers=phone.headers,
+    )  # fmt: skip
     assert response.status_code == 409, response.json
 
 
