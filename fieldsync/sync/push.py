@@ -136,7 +136,7 @@ def apply_changeset(
 ) -> dict[str, Any]:
     """Apply a changeset once; a replay returns the stored response and changes nothing."""
     received_at = received_at or utcnow()
-    replay = _claim_changeset(session, actor, changeset_id, mutations, received_at)
+    changeset, replay = _claim_changeset(session, actor, changeset_id, mutations, received_at)
     if replay is not None:
         return replay
     ctx = PushContext(actor, changeset_id, received_at, received_at - device_time)
@@ -147,8 +147,6 @@ def apply_changeset(
         if results is None:
             results = [_apply_one(session, ctx, raw) for raw in mutations]
     response = {"changeset_id": str(changeset_id), "results": results}
-    changeset = session.get(Changeset, changeset_id)
-    assert changeset is not None
     changeset.response = _storable(response)
     device = session.get(Device, actor.device_id) if actor.device_id else None
     if device is not None:
@@ -163,28 +161,30 @@ def _claim_changeset(
     changeset_id: uuid.UUID,
     mutations: list[Any],
     received_at: datetime,
-) -> dict[str, Any] | None:
-    """Insert the changeset row first: a concurrent duplicate waits on it, then replays."""
+) -> tuple[Changeset, dict[str, Any] | None]:
+    """Insert the changeset row first: a concurrent duplicate waits on it, then replays.
+
+    Returns the row (kept referenced: the session's identity map would let it go, and reading
+    it back to store the response cost a query) and, for a replay, the stored response."""
     body_sha256 = mutations_digest(mutations)
     existing = session.get(Changeset, changeset_id)
     if existing is None:
         savepoint = session.begin_nested()
+        claimed = Changeset(
+            id=changeset_id,
+            org_id=actor.org_id,
+            device_id=actor.device_id,
+            user_id=actor.user_id,
+            body_sha256=body_sha256,
+            response={},
+            mutation_count=len(mutations),
+            received_at=received_at,
+        )
         try:
-            session.add(
-                Changeset(
-                    id=changeset_id,
-                    org_id=actor.org_id,
-                    device_id=actor.device_id,
-                    user_id=actor.user_id,
-                    body_sha256=body_sha256,
-                    response={},
-                    mutation_count=len(mutations),
-                    received_at=received_at,
-                )
-            )
+            session.add(claimed)
             session.flush()
             savepoint.commit()
-            return None
+            return claimed, None
         except IntegrityError:
             savepoint.rollback()
             existing = session.get(Changeset, changeset_id, populate_existing=True)
@@ -195,7 +195,7 @@ def _claim_changeset(
     )
     if existing.org_id != actor.org_id or not same_body:
         raise ConflictError("This changeset_id was already used with a different body.")
-    return dict(existing.response)
+    return existing, dict(existing.response)
 
 
 # What makes a mutation fail: it is rejected (and quarantined) rather than failing the push.
