@@ -10,7 +10,7 @@ setup:
 	scripts/setup.sh
 
 lint:
-	.venv/bin/ruff check . && PYTHONPATH=. .venv/bin/lint-imports
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && PYTHONPATH=. .venv/bin/lint-imports
 
 bench:  ## run the benchmarks and print their results
 	scripts/setup.sh && .venv/bin/python -m bench

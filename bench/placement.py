@@ -104,11 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.write_text(
             "# Placement of accounts into territories\n\n"
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python -m bench.placement"
-            f" --db {args.db}` on " + ", ".join(f"{k} {v}" for k, v in info.items())
+            f" --db {args.db}` on "
+            + ", ".join(f"{k} {v}" for k, v in info.items())
             + ".\n\nGoal: 100,000 accounts into 500 territories in "
             "under 5 s. `place all` places every account (all move: new versions and change-log "
             "rows written in bulk); `re-run` checks everything again and moves nothing.\n\n"
-            + report + "\n"
+            + report
+            + "\n"
         )
     return 0
 

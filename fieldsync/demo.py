@@ -103,9 +103,7 @@ def build_demo(
         builder.territories()
         for _ in range(account_count):
             builder.account()
-    return DemoResult(
-        org_id=builder.org_id, accounts=account_count, logins=_logins(builder.logins)
-    )
+    return DemoResult(org_id=builder.org_id, accounts=account_count, logins=_logins(builder.logins))
 
 
 def _logins(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -236,8 +234,11 @@ class _Builder:
 
     def territories(self) -> None:
         for name, color, ring, rep in TERRITORIES:
-            data: dict[str, Any] = {"name": name, "color": color,
-                                    "rep_ids": [self.actors[rep].user_id]}
+            data: dict[str, Any] = {
+                "name": name,
+                "color": color,
+                "rep_ids": [self.actors[rep].user_id],
+            }
             if ring is None:
                 data |= {"postal_codes": list(TURIN_POSTAL_CODES), "country": "IT"}
             else:
@@ -386,8 +387,14 @@ class _Builder:
             outcome, report, next_step = rng.choice(VISIT_OUTCOMES)
             check_in = self._fix(account, radius, occurred_at)
             check_out = self._fix(account, radius, occurred_at + timedelta(minutes=duration))
-            data |= {"duration_minutes": duration, "outcome": outcome, "report": report,
-                     "next_step": next_step, "check_in": check_in, "check_out": check_out}
+            data |= {
+                "duration_minutes": duration,
+                "outcome": outcome,
+                "report": report,
+                "next_step": next_step,
+                "check_in": check_in,
+                "check_out": check_out,
+            }
         elif kind == "call":
             outcome, report = rng.choice(CALL_OUTCOMES)
             data |= {"duration_minutes": rng.randint(3, 20), "outcome": outcome, "report": report}

@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/services.sh
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 PYTHONPATH=. .venv/bin/lint-imports --no-cache >/dev/null
 .venv/bin/python -m pytest -n 2 "$@"

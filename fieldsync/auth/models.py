@@ -85,4 +85,3 @@ class AuthSession(TimestampedMixin, Base):
     refresh_expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
-

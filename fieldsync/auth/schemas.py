@@ -33,9 +33,7 @@ class LoginSchema(StrictSchema):
         load_default=None, validate=[validate.Length(max=200), _storable]
     )
     platform = ma.fields.String(load_default=None, validate=[validate.Length(max=40), _storable])
-    app_version = ma.fields.String(
-        load_default=None, validate=[validate.Length(max=40), _storable]
-    )
+    app_version = ma.fields.String(load_default=None, validate=[validate.Length(max=40), _storable])
 
 
 class RefreshSchema(StrictSchema):

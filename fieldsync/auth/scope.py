@@ -76,8 +76,7 @@ def record_condition(session: Session, actor: Actor, model: type[Any]) -> Column
     if model is Task:
         return in_org & or_(
             Task.account_id.in_(accounts),
-            Task.account_id.is_(None)
-            & or_(Task.assignee_id.in_(team), Task.created_by.in_(team)),
+            Task.account_id.is_(None) & or_(Task.assignee_id.in_(team), Task.created_by.in_(team)),
         )
     raise TypeError(f"no scope rule for {model.__name__}")
 

@@ -95,7 +95,8 @@ class PlacementIndex:
         ]
         if located and self.tree is not None:
             points = shapely.points(
-                [places[i][1] for i in located], [places[i][0] for i in located]  # type: ignore[misc]
+                [places[i][1] for i in located],
+                [places[i][0] for i in located],  # type: ignore[misc]
             )
             point_idx, polygon_idx = self.tree.query(points, predicate="intersects")
             if len(point_idx):
@@ -382,8 +383,9 @@ def _apply_territory_fields(
             try:
                 shape = parse_territory_geometry(geometry)
             except GeometryError as exc:
-                raise ValidationError(f"Invalid territory geometry: {exc}",
-                                      fields={"geometry": [str(exc)]}) from None
+                raise ValidationError(
+                    f"Invalid territory geometry: {exc}", fields={"geometry": [str(exc)]}
+                ) from None
             territory.area_km2 = area_km2(shape)
         else:
             territory.area_km2 = None

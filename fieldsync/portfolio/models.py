@@ -167,4 +167,3 @@ class Task(SyncedRecordMixin, Base):
     done_at: Mapped[datetime | None]
     notes: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-

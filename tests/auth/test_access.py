@@ -26,8 +26,11 @@ PROTECTED = [
     ("post", LOGOUT, None),
     ("get", ME, None),
     ("get", USERS, None),
-    ("post", USERS, {"email": "x@acme.test", "name": "X", "role": "rep",
-                     "password": "long enough password"}),
+    (
+        "post",
+        USERS,
+        {"email": "x@acme.test", "name": "X", "role": "rep", "password": "long enough password"},
+    ),
     ("get", f"{USERS}/{ANY_ID}", None),
     ("patch", f"{USERS}/{ANY_ID}", {"name": "X"}),
     ("delete", f"{USERS}/{ANY_ID}", None),
@@ -108,8 +111,13 @@ def test_other_admin_cannot_read_change_or_delete_acme_users(client, world, who:
     before = client.get(url, headers=world.admin.headers).json
     headers = world.other_admin.headers
     assert_error(client.get(url, headers=headers), 404, "not_found")
-    for change in ({"name": "Pwned"}, {"role": "admin"}, {"password": "a new password here"},
-                   {"email": "pwned@other.test"}, {"manager_id": str(world.other_admin.id)}):
+    for change in (
+        {"name": "Pwned"},
+        {"role": "admin"},
+        {"password": "a new password here"},
+        {"email": "pwned@other.test"},
+        {"manager_id": str(world.other_admin.id)},
+    ):
         assert_error(client.patch(url, json=change, headers=headers), 404, "not_found")
     assert_error(client.delete(url, headers=headers), 404, "not_found")
     after = client.get(url, headers=world.admin.headers).json
@@ -120,14 +128,20 @@ def test_other_admin_cannot_read_change_or_delete_acme_users(client, world, who:
 def test_other_admin_cannot_attach_users_to_acme(client, world: World) -> None:
     response = client.post(
         USERS,
-        json={"email": "spy@other.test", "name": "Spy", "role": "rep",
-              "password": "long enough password", "manager_id": str(world.manager.id)},
+        json={
+            "email": "spy@other.test",
+            "name": "Spy",
+            "role": "rep",
+            "password": "long enough password",
+            "manager_id": str(world.manager.id),
+        },
         headers=world.other_admin.headers,
     )
     assert response.status_code == 422, response.json
     assert "manager_id" in response.json["error"]["details"]["fields"], response.json
     assert str(world.manager.id) not in {
-        u.get("manager_id") for u in client.get(USERS, headers=world.admin.headers).json["items"]
+        u.get("manager_id")
+        for u in client.get(USERS, headers=world.admin.headers).json["items"]
         if u["email"] == "spy@other.test"
     }
 
@@ -135,8 +149,12 @@ def test_other_admin_cannot_attach_users_to_acme(client, world: World) -> None:
 def test_users_created_by_other_admin_land_in_their_org(client, world: World) -> None:
     response = client.post(
         USERS,
-        json={"email": "new@other.test", "name": "New", "role": "manager",
-              "password": "long enough password"},
+        json={
+            "email": "new@other.test",
+            "name": "New",
+            "role": "manager",
+            "password": "long enough password",
+        },
         headers=world.other_admin.headers,
     )
     assert response.status_code == 201, response.json
@@ -174,8 +192,12 @@ def test_other_admin_password_change_touches_only_their_sessions(client, world: 
 def test_other_admin_cannot_make_a_user_of_theirs_report_to_acme(client, world: World) -> None:
     created = client.post(
         USERS,
-        json={"email": "r@other.test", "name": "R", "role": "rep",
-              "password": "long enough password"},
+        json={
+            "email": "r@other.test",
+            "name": "R",
+            "role": "rep",
+            "password": "long enough password",
+        },
         headers=world.other_admin.headers,
     ).json
     response = client.patch(

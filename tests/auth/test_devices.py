@@ -38,8 +38,12 @@ def phones(client: FlaskClient, world: World) -> dict[str, dict]:
     for key, person in world.people.items():
         device_id = str(uuid.uuid4())
         result[key] = login_ok(
-            client, person.email, device_id=device_id, device_name=f"{key} phone",
-            platform="ios", app_version="2.0.0",
+            client,
+            person.email,
+            device_id=device_id,
+            device_name=f"{key} phone",
+            platform="ios",
+            app_version="2.0.0",
         )
     return result
 
@@ -145,20 +149,26 @@ def test_manager_cannot_revoke_a_team_reps_device(client, world: World, phones) 
 
 @pytest.mark.parametrize(
     ("who", "owner"),
-    [("rep", "rep2"), ("rep", "manager"), ("rep2", "rep"), ("loner", "rep"),
-     ("manager", "loner"), ("manager", "admin"), ("rep", "admin")],
+    [
+        ("rep", "rep2"),
+        ("rep", "manager"),
+        ("rep2", "rep"),
+        ("loner", "rep"),
+        ("manager", "loner"),
+        ("manager", "admin"),
+        ("rep", "admin"),
+    ],
 )
 def test_same_org_non_admin_cannot_revoke_another_users_device(
     client, world: World, phones, who: str, owner: str
 ) -> None:
     """403 where the caller can see the device, 404 where it is outside their scope."""
     phone = phones[owner]
-    response = client.delete(
-        f"{DEVICES}/{phone['device_id']}", headers=world.people[who].headers
-    )
+    response = client.delete(f"{DEVICES}/{phone['device_id']}", headers=world.people[who].headers)
     assert response.status_code in (403, 404), response.json
-    assert_error(response, response.status_code,
-                 "forbidden" if response.status_code == 403 else "not_found")
+    assert_error(
+        response, response.status_code, "forbidden" if response.status_code == 403 else "not_found"
+    )
     assert client.get(ME, headers=bearer(phone["access_token"])).status_code == 200
     assert post_refresh(client, phone["refresh_token"]).status_code == 200
 
@@ -200,9 +210,10 @@ def test_unknown_and_malformed_device_ids_are_404(client, world: World) -> None:
 
 def test_logging_in_again_with_a_revoked_device_id_reactivates_it(client, world, phones) -> None:
     lost = phones["rep"]
-    assert client.delete(
-        f"{DEVICES}/{lost['device_id']}", headers=world.admin.headers
-    ).status_code == 204
+    assert (
+        client.delete(f"{DEVICES}/{lost['device_id']}", headers=world.admin.headers).status_code
+        == 204
+    )
     found = login_ok(client, "rep@acme.test", device_id=lost["device_id"])
     assert found["device_id"] == lost["device_id"], found
     assert client.get(ME, headers=bearer(found["access_token"])).status_code == 200
@@ -219,8 +230,11 @@ def test_revoked_device_id_cannot_be_taken_over_by_another_user(client, world, p
     client.delete(f"{DEVICES}/{lost['device_id']}", headers=world.rep.headers)
     response = client.post(
         "/api/v1/auth/login",
-        json={"email": "rep2@acme.test", "password": "correct horse battery",
-              "device_id": lost["device_id"]},
+        json={
+            "email": "rep2@acme.test",
+            "password": "correct horse battery",
+            "device_id": lost["device_id"],
+        },
     )
     assert_error(response, 409, "conflict")
 
@@ -233,6 +247,8 @@ def test_revoking_twice_is_harmless(client, world: World, phones) -> None:
 
 
 def test_deactivated_users_devices_stay_listed_for_admins(client, world, phones) -> None:
-    assert client.delete(f"/api/v1/users/{world.rep2.id}", headers=world.admin.headers
-                         ).status_code == 204
+    assert (
+        client.delete(f"/api/v1/users/{world.rep2.id}", headers=world.admin.headers).status_code
+        == 204
+    )
     assert phones["rep2"]["device_id"] in device_ids(client, world.admin.headers)

@@ -27,7 +27,12 @@ def test_login_body_matches_the_contract(app, client, world: World) -> None:
     assert response.status_code == 200, response.json
     body = response.json
     assert set(body) == {
-        "access_token", "refresh_token", "token_type", "expires_in", "user", "device_id",
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "user",
+        "device_id",
     }, body
     assert body["token_type"] == "Bearer", body
     assert isinstance(body["access_token"], str) and body["access_token"], body
@@ -62,7 +67,11 @@ def test_login_each_time_without_device_id_registers_a_new_device(client, world:
 def test_client_chosen_device_id_is_kept(client, world: World) -> None:
     device_id = str(uuid.uuid4())
     body = login_ok(
-        client, "rep@acme.test", device_id=device_id, device_name="Pixel 8", platform="android",
+        client,
+        "rep@acme.test",
+        device_id=device_id,
+        device_name="Pixel 8",
+        platform="android",
         app_version="1.4.2",
     )
     assert body["device_id"] == device_id, body
@@ -245,8 +254,9 @@ def test_concurrent_logins_of_two_users_with_one_device_id(app, world: World) ->
         with lock:
             results.append((email, response.status_code))
 
-    threads = [threading.Thread(target=attempt, args=(c, e)) for c, e in zip(clients, emails,
-                                                                            strict=True)]
+    threads = [
+        threading.Thread(target=attempt, args=(c, e)) for c, e in zip(clients, emails, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -293,8 +303,10 @@ def test_deeply_nested_json_is_a_client_error_not_500(client, world: World, dept
     assert response.status_code in (400, 422), response.json
     assert_error(response, response.status_code, CODES[response.status_code])
     patch = client.patch(
-        f"/api/v1/users/{world.rep.id}", data=raw.replace("email", "name"),
-        content_type="application/json", headers=world.rep.headers,
+        f"/api/v1/users/{world.rep.id}",
+        data=raw.replace("email", "name"),
+        content_type="application/json",
+        headers=world.rep.headers,
     )
     assert patch.status_code in (400, 422), patch.json
     assert_error(patch, patch.status_code, CODES[patch.status_code])

@@ -67,8 +67,13 @@ def test_the_account_limit_follows_the_email_across_addresses(client, world: Wor
 
 
 def test_the_account_limit_ignores_case_and_spaces(client, world: World) -> None:
-    for email in ("rep@acme.test", "REP@acme.test", " rep@ACME.test", "Rep@Acme.Test ",
-                  "rep@acme.TEST"):
+    for email in (
+        "rep@acme.test",
+        "REP@acme.test",
+        " rep@ACME.test",
+        "Rep@Acme.Test ",
+        "rep@acme.TEST",
+    ):
         assert post_login(client, email, "wrong password!").status_code == 401
     assert_rate_limited(post_login(client, "rep@acme.test"), at_most=15 * 60)
 
@@ -166,9 +171,7 @@ def test_refresh_is_limited_per_ip(client, world: World) -> None:
             REFRESH, json={"refresh_token": f"junk-{n}"}, environ_base={"REMOTE_ADDR": ip}
         )
         assert response.status_code == 401, f"attempt {n + 1}: {response.json}"
-    blocked = client.post(
-        REFRESH, json={"refresh_token": "junk"}, environ_base={"REMOTE_ADDR": ip}
-    )
+    blocked = client.post(REFRESH, json={"refresh_token": "junk"}, environ_base={"REMOTE_ADDR": ip})
     assert_rate_limited(blocked, at_most=60)
 
 

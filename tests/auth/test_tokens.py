@@ -50,7 +50,12 @@ def test_refresh_returns_a_new_pair_in_the_login_shape(client, world: World) -> 
     assert response.status_code == 200, response.json
     body = response.json
     assert set(body) == {
-        "access_token", "refresh_token", "token_type", "expires_in", "user", "device_id",
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "user",
+        "device_id",
     }, body
     assert body["token_type"] == "Bearer", body
     assert body["expires_in"] == 900, body
@@ -141,8 +146,16 @@ def _bump_generation(token: str, by: int) -> str:
         lambda t: "é" * 40,
     ],
     ids=[
-        "garbage", "dots", "empty-parts", "unknown-session", "wrong-secret", "future-generation",
-        "id-only", "suffix", "negative-generation", "non-ascii",
+        "garbage",
+        "dots",
+        "empty-parts",
+        "unknown-session",
+        "wrong-secret",
+        "future-generation",
+        "id-only",
+        "suffix",
+        "negative-generation",
+        "non-ascii",
     ],
 )
 def test_bad_refresh_tokens_are_401(client, world: World, make_token) -> None:
@@ -167,8 +180,12 @@ def test_a_forged_older_generation_does_not_revoke_the_session(client, world: Wo
     access token carries, readable) must not let anyone end someone else's session."""
     tokens = login_ok(client, "rep@acme.test")
     session_id = session_id_of(tokens)
-    for forged in (f"{session_id}.0.anything", f"{session_id}.0.nonce.mac",
-                   f"{session_id}.-5.x.y", f"{session_id}.1.x.y"):
+    for forged in (
+        f"{session_id}.0.anything",
+        f"{session_id}.0.nonce.mac",
+        f"{session_id}.-5.x.y",
+        f"{session_id}.1.x.y",
+    ):
         assert_error(post_refresh(client, forged), 401, "unauthorized")
     assert me_status(client, tokens["access_token"]) == 200
     response = post_refresh(client, tokens["refresh_token"])
@@ -203,8 +220,11 @@ def test_refresh_token_with_unstorable_text_is_a_client_error(client, world, suf
         environ_base={"REMOTE_ADDR": fresh_ip()},
     )
     assert response.status_code in (401, 422), response.json
-    assert_error(response, response.status_code,
-                 "unauthorized" if response.status_code == 401 else "validation_error")
+    assert_error(
+        response,
+        response.status_code,
+        "unauthorized" if response.status_code == 401 else "validation_error",
+    )
     assert me_status(client, tokens["access_token"]) == 200
 
 
@@ -216,8 +236,13 @@ def test_access_token_is_not_a_refresh_token(client, world: World) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"refresh_token": ""}, {"refresh_token": None}, {"refresh_token": 5},
-     {"refresh_token": "x" * 513}],
+    [
+        {},
+        {"refresh_token": ""},
+        {"refresh_token": None},
+        {"refresh_token": 5},
+        {"refresh_token": "x" * 513},
+    ],
 )
 def test_refresh_body_validation_is_422(client, world: World, body) -> None:
     response = client.post(REFRESH, json=body, environ_base={"REMOTE_ADDR": fresh_ip()})
@@ -236,12 +261,16 @@ def test_refresh_unknown_field_is_422(client, world: World) -> None:
 
 def test_refresh_malformed_json_and_wrong_content_type_are_400(client, world: World) -> None:
     bad_json = client.post(
-        REFRESH, data="{not json", content_type="application/json",
+        REFRESH,
+        data="{not json",
+        content_type="application/json",
         environ_base={"REMOTE_ADDR": fresh_ip()},
     )
     assert_error(bad_json, 400, "bad_request")
     wrong_type = client.post(
-        REFRESH, data="refresh_token=x", content_type="application/x-www-form-urlencoded",
+        REFRESH,
+        data="refresh_token=x",
+        content_type="application/x-www-form-urlencoded",
         environ_base={"REMOTE_ADDR": fresh_ip()},
     )
     assert_error(wrong_type, 400, "bad_request")

@@ -208,9 +208,9 @@ def test_invalid_create_creates_nothing(client, world: World) -> None:
 def test_manager_id_must_name_a_manager_or_admin(client, world: World, who: str) -> None:
     # A rep cannot be someone's manager (and the admin path checks it as the manager path does).
     response = client.post(
-        USERS, json=new_user(manager_id=str(world.rep.id)), headers=world.people[
-            "admin" if who == "rep" else "manager"
-        ].headers,
+        USERS,
+        json=new_user(manager_id=str(world.rep.id)),
+        headers=world.people["admin" if who == "rep" else "manager"].headers,
     )
     assert "manager_id" in error_fields(response), response.json
 
@@ -430,8 +430,13 @@ def test_name_change_does_not_revoke_sessions(client, world: World) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"role": "admin"}, {"role": "manager"}, {"role": "rep"}, {"manager_id": None},
-     {"email": "me@acme.test"}],
+    [
+        {"role": "admin"},
+        {"role": "manager"},
+        {"role": "rep"},
+        {"manager_id": None},
+        {"email": "me@acme.test"},
+    ],
 )
 def test_rep_cannot_change_privileged_fields_of_themself(client, world: World, change) -> None:
     response = client.patch(user_url(world.rep.id), json=change, headers=world.rep.headers)
@@ -494,9 +499,7 @@ def test_demoted_admin_loses_admin_rights_at_once(client, world: World) -> None:
         user_url(world.admin.id), json={"role": "rep"}, headers=world.admin.headers
     )
     assert response.status_code == 200, response.json
-    assert_error(
-        client.post(USERS, json=new_user(), headers=world.admin.headers), 403, "forbidden"
-    )
+    assert_error(client.post(USERS, json=new_user(), headers=world.admin.headers), 403, "forbidden")
     assert second_admin["role"] == "admin"
 
 
@@ -570,20 +573,25 @@ def test_invalid_patch_is_422(client, world: World, change, bad: str) -> None:
 
 def test_patch_malformed_json_and_content_type_are_400(client, world: World) -> None:
     malformed = client.patch(
-        user_url(world.rep.id), data="{", content_type="application/json",
+        user_url(world.rep.id),
+        data="{",
+        content_type="application/json",
         headers=world.rep.headers,
     )
     assert_error(malformed, 400, "bad_request")
     wrong_type = client.patch(
-        user_url(world.rep.id), data="name=x", content_type="text/plain",
+        user_url(world.rep.id),
+        data="name=x",
+        content_type="text/plain",
         headers=world.rep.headers,
     )
     assert_error(wrong_type, 400, "bad_request")
 
 
 def test_manager_changes_a_rep_of_their_team(client, world: World) -> None:
-    response = client.patch(user_url(world.rep.id), json={"name": "Team Rep"},
-                            headers=world.manager.headers)
+    response = client.patch(
+        user_url(world.rep.id), json={"name": "Team Rep"}, headers=world.manager.headers
+    )
     assert response.status_code == 200, response.json
     assert response.json["name"] == "Team Rep"
 
@@ -597,11 +605,13 @@ def test_manager_cannot_promote_a_rep(client, world: World) -> None:
 
 
 def test_manager_cannot_change_reps_outside_the_team_or_admins(client, world: World) -> None:
-    loner = client.patch(user_url(world.loner.id), json={"name": "X"},
-                         headers=world.manager.headers)
+    loner = client.patch(
+        user_url(world.loner.id), json={"name": "X"}, headers=world.manager.headers
+    )
     assert_error(loner, 404, "not_found")
-    admin = client.patch(user_url(world.admin.id), json={"name": "X"},
-                         headers=world.manager.headers)
+    admin = client.patch(
+        user_url(world.admin.id), json={"name": "X"}, headers=world.manager.headers
+    )
     assert_error(admin, 404, "not_found")
 
 
@@ -657,8 +667,7 @@ def test_manager_deletes_own_rep(client, world: World) -> None:
     assert_error(post_login(client, "rep2@acme.test"), 401, "unauthorized")
 
 
-@pytest.mark.parametrize(("target", "status"), [("admin", 404), ("loner", 404),
-                                                ("manager", 403)])
+@pytest.mark.parametrize(("target", "status"), [("admin", 404), ("loner", 404), ("manager", 403)])
 def test_manager_cannot_delete_outside_their_team(client, world, target: str, status) -> None:
     response = client.delete(user_url(world.people[target].id), headers=world.manager.headers)
     assert_error(response, status, "forbidden" if status == 403 else "not_found")
@@ -675,8 +684,9 @@ def test_manager_cannot_delete_a_sub_manager(client, world: World) -> None:
     assert_error(response, 403, "forbidden")
 
 
-@pytest.mark.parametrize(("target", "status"), [("rep", 403), ("manager", 403), ("rep2", 404),
-                                                ("admin", 404)])
+@pytest.mark.parametrize(
+    ("target", "status"), [("rep", 403), ("manager", 403), ("rep2", 404), ("admin", 404)]
+)
 def test_rep_cannot_delete_users(client, world: World, target: str, status: int) -> None:
     response = client.delete(user_url(world.people[target].id), headers=world.rep.headers)
     assert_error(response, status, "forbidden" if status == 403 else "not_found")

@@ -438,8 +438,11 @@ def test_territory_list_pages_by_name(client, world) -> None:
     square = {"type": "Polygon", "coordinates": [ring]}
     names = [f"Zone {letter}" for letter in "EDCBA"]
     for name in names:
-        created = client.post("/api/v1/territories", json={"name": name, "geometry": square},
-                              headers=world.manager.headers)
+        created = client.post(
+            "/api/v1/territories",
+            json={"name": name, "geometry": square},
+            headers=world.manager.headers,
+        )
         assert created.status_code == 201, created.json
     seen, cursor = [], None
     while True:
@@ -456,13 +459,24 @@ def test_territory_list_pages_by_name(client, world) -> None:
 def test_territory_stats(client, world) -> None:
     ring = [[9, 45], [9.5, 45], [9.5, 45.5], [9, 45.5], [9, 45]]
     square = {"type": "Polygon", "coordinates": [ring]}
-    territory = client.post("/api/v1/territories", headers=world.manager.headers, json={
-        "name": "Stats", "geometry": square, "rep_ids": [str(world.rep.id)]}).json
+    territory = client.post(
+        "/api/v1/territories",
+        headers=world.manager.headers,
+        json={"name": "Stats", "geometry": square, "rep_ids": [str(world.rep.id)]},
+    ).json
     inside = {"lat": 45.2, "lon": 9.2}
     for status, cadence in (("customer", 30), ("customer", None), ("lead", None)):
-        response = client.post("/api/v1/accounts", headers=world.manager.headers, json={
-            "kind": "company", "status": status, "name": status, "location": inside,
-            "visit_every_days": cadence})
+        response = client.post(
+            "/api/v1/accounts",
+            headers=world.manager.headers,
+            json={
+                "kind": "company",
+                "status": status,
+                "name": status,
+                "location": inside,
+                "visit_every_days": cadence,
+            },
+        )
         assert response.status_code == 201, response.json
     path = f"/api/v1/territories/{territory['id']}/stats"
     stats = client.get(path, headers=world.manager.headers)

@@ -71,8 +71,13 @@ def record(
     return get_json(client, f"/api/v1/{entity}/{record_id}", headers)
 
 
-def patch(client: FlaskClient, entity: str, record_id: str, fields: dict[str, Any],
-          headers: dict[str, str]) -> dict[str, Any]:
+def patch(
+    client: FlaskClient,
+    entity: str,
+    record_id: str,
+    fields: dict[str, Any],
+    headers: dict[str, str],
+) -> dict[str, Any]:
     response = client.patch(f"/api/v1/{entity}/{record_id}", json=fields, headers=headers)
     assert response.status_code == 200, f"PATCH {entity}/{record_id}: {response.json}"
     return dict(response.json)
@@ -151,12 +156,24 @@ def test_same_field_later_server_edit_wins_and_loser_is_logged(
     phone, device_id = phone_for(client, world.rep.email)
     account_id = create_account(phone)
     before_server_edit = datetime.now(UTC) - timedelta(minutes=10)
-    patch(client, "accounts", account_id, {"name": "Server name", "phone": "+39 1"},
-          world.manager.headers)
+    patch(
+        client,
+        "accounts",
+        account_id,
+        {"name": "Server name", "phone": "+39 1"},
+        world.manager.headers,
+    )
 
     result = phone.push(
-        [upsert("accounts", account_id, {"name": "Device name", "phone": "+39 2", "notes": "n"},
-                base_version=1, changed_at=before_server_edit)],
+        [
+            upsert(
+                "accounts",
+                account_id,
+                {"name": "Device name", "phone": "+39 2", "notes": "n"},
+                base_version=1,
+                changed_at=before_server_edit,
+            )
+        ],
     )
 
     outcome = result["results"][0]
@@ -173,7 +190,8 @@ def test_same_field_later_server_edit_wins_and_loser_is_logged(
 
     inbox = conflicts(client, world.rep.headers, record_id=account_id)
     assert sorted((c["field"], c["kept"], c["discarded"]) for c in inbox) == [
-        ("name", "Server name", "Device name"), ("phone", "+39 1", "+39 2")
+        ("name", "Server name", "Device name"),
+        ("phone", "+39 1", "+39 2"),
     ], f"the rep's conflict inbox must hold the discarded values: {inbox}"
     for item in inbox:
         assert item["entity"] == "accounts" and item["record_id"] == account_id
@@ -257,8 +275,11 @@ def test_far_future_changed_at_is_capped_at_receive_time(client: FlaskClient, wo
     far_future = datetime(2200, 1, 1, tzinfo=UTC)
 
     first = rep_phone.push(
-        [upsert("accounts", account_id, {"name": "Year 2200"}, base_version=1,
-                changed_at=far_future)],
+        [
+            upsert(
+                "accounts", account_id, {"name": "Year 2200"}, base_version=1, changed_at=far_future
+            )
+        ],
         device_time=datetime.now(UTC),
     )
     assert statuses(first) == ["applied"]
@@ -294,8 +315,15 @@ def test_exact_tie_keeps_server_value(
 
     # Stored at R1 exactly: a far-future changed_at is capped at the receive time.
     first = rep_phone.push(
-        [upsert("accounts", account_id, {"name": "A"}, base_version=1,
-                changed_at=datetime(2200, 1, 1, tzinfo=UTC))],
+        [
+            upsert(
+                "accounts",
+                account_id,
+                {"name": "A"},
+                base_version=1,
+                changed_at=datetime(2200, 1, 1, tzinfo=UTC),
+            )
+        ],
         device_time=r1,
     )
     assert statuses(first) == ["applied"]
@@ -311,8 +339,15 @@ def test_exact_tie_keeps_server_value(
     assert tie["results"][0]["conflicts"] == [{"field": "name", "kept": "A", "discarded": "B"}]
 
     later = manager_phone.push(
-        [upsert("accounts", account_id, {"name": "C"}, base_version=1,
-                changed_at=r1 - slow + timedelta(microseconds=1))],
+        [
+            upsert(
+                "accounts",
+                account_id,
+                {"name": "C"},
+                base_version=1,
+                changed_at=r1 - slow + timedelta(microseconds=1),
+            )
+        ],
         device_time=received[0] - slow,
     )
     assert statuses(later) == ["applied"], f"one microsecond after the tie wins: {later}"
@@ -358,8 +393,10 @@ def test_update_of_deleted_record_answers_deleted_and_keeps_the_edit(
     )
 
     assert statuses(result) == ["deleted"], f"an edit of a deleted record: {result}"
-    assert client.get(f"/api/v1/accounts/{account_id}",
-                      headers=world.manager.headers).status_code == 404, "still deleted"
+    assert (
+        client.get(f"/api/v1/accounts/{account_id}", headers=world.manager.headers).status_code
+        == 404
+    ), "still deleted"
     inbox = conflicts(client, world.rep.headers, record_id=account_id)
     assert [(c["field"], c["discarded"], c["reason"], c["device_id"]) for c in inbox] == [
         ("notes", "typed offline", "record_deleted", device_id)
@@ -378,18 +415,40 @@ def test_create_retried_under_new_changeset_id_is_not_duplicated(
     account_id, contact_id, interaction_id, task_id = (str(uuid.uuid4()) for _ in range(4))
     edited = datetime.now(UTC) - timedelta(minutes=5)
     mutations = [
-        upsert("accounts", account_id, {
-            **ACCOUNT, "address": {"street": "Via Roma 1", "city": "Milano", "country": "it"},
-            "consent": {"marketing_email": True}, "tags": ["vip"],
-            "location": {"lat": 45.46, "lon": 9.19},
-        }, changed_at=edited),
-        upsert("contacts", contact_id, {"account_id": account_id, "last_name": "Rossi"},
-               changed_at=edited),
-        upsert("interactions", interaction_id, {
-            "account_id": account_id, "kind": "call", "occurred_at": "2026-11-22T09:40:00+02:00",
-        }, changed_at=edited),
-        upsert("tasks", task_id, {"title": "Call back", "account_id": account_id,
-                                  "due_at": "2026-11-23T09:00:00+01:00"}, changed_at=edited),
+        upsert(
+            "accounts",
+            account_id,
+            {
+                **ACCOUNT,
+                "address": {"street": "Via Roma 1", "city": "Milano", "country": "it"},
+                "consent": {"marketing_email": True},
+                "tags": ["vip"],
+                "location": {"lat": 45.46, "lon": 9.19},
+            },
+            changed_at=edited,
+        ),
+        upsert(
+            "contacts",
+            contact_id,
+            {"account_id": account_id, "last_name": "Rossi"},
+            changed_at=edited,
+        ),
+        upsert(
+            "interactions",
+            interaction_id,
+            {
+                "account_id": account_id,
+                "kind": "call",
+                "occurred_at": "2026-11-22T09:40:00+02:00",
+            },
+            changed_at=edited,
+        ),
+        upsert(
+            "tasks",
+            task_id,
+            {"title": "Call back", "account_id": account_id, "due_at": "2026-11-23T09:00:00+01:00"},
+            changed_at=edited,
+        ),
     ]
     first = phone.push(mutations)
     assert statuses(first) == ["applied"] * 4, first
@@ -405,8 +464,12 @@ def test_create_retried_under_new_changeset_id_is_not_duplicated(
             f"the same values again write nothing: {again}; "
             f"conflicts: {conflicts(client, world.admin.headers)}"
         )
-    for entity, record_id in (("accounts", account_id), ("contacts", contact_id),
-                              ("interactions", interaction_id), ("tasks", task_id)):
+    for entity, record_id in (
+        ("accounts", account_id),
+        ("contacts", contact_id),
+        ("interactions", interaction_id),
+        ("tasks", task_id),
+    ):
         assert list_ids(client, entity, world.rep.headers) == {record_id}, f"one {entity} record"
         assert record(client, entity, record_id, world.rep.headers)["version"] == 1
     assert conflicts(client, world.admin.headers) == [], "a retried create is no conflict"
@@ -422,29 +485,43 @@ def test_changeset_replay_returns_stored_response_and_changes_nothing(
     old = datetime.now(UTC) - timedelta(hours=1)
     new_id = str(uuid.uuid4())
     mutations = [
-        upsert("accounts", account_id, {"name": "Device", "phone": "+39 3"}, base_version=1,
-               changed_at=old),
+        upsert(
+            "accounts",
+            account_id,
+            {"name": "Device", "phone": "+39 3"},
+            base_version=1,
+            changed_at=old,
+        ),
         upsert("accounts", new_id, ACCOUNT),
         upsert("accounts", str(uuid.uuid4()), {**ACCOUNT, "status": "weird"}),
     ]
     first = phone.push(mutations, changeset_id=changeset)
     assert statuses(first) == ["merged", "applied", "rejected"], first
-    versions = {i: record(client, "accounts", i, world.manager.headers)["version"]
-                for i in (account_id, new_id)}
+    versions = {
+        i: record(client, "accounts", i, world.manager.headers)["version"]
+        for i in (account_id, new_id)
+    }
     logged = len(conflicts(client, world.admin.headers))
     quarantined = len(quarantine(client, world.admin.headers))
 
     # A retry (a new device_time, as a phone would send) answers the stored response.
-    replay = phone.push(mutations, changeset_id=changeset,
-                        device_time=datetime.now(UTC) + timedelta(hours=3))
+    replay = phone.push(
+        mutations, changeset_id=changeset, device_time=datetime.now(UTC) + timedelta(hours=3)
+    )
     assert replay == first, "a replayed changeset_id must answer the stored response unchanged"
-    assert {i: record(client, "accounts", i, world.manager.headers)["version"]
-            for i in (account_id, new_id)} == versions, "a replay writes nothing"
+    assert {
+        i: record(client, "accounts", i, world.manager.headers)["version"]
+        for i in (account_id, new_id)
+    } == versions, "a replay writes nothing"
     assert len(conflicts(client, world.admin.headers)) == logged, "a replay logs no new conflict"
     assert len(quarantine(client, world.admin.headers)) == quarantined, "nor quarantines again"
 
-    other = raw_push(client, phone.headers, [upsert("accounts", account_id, {"name": "Other"},
-                                                    base_version=3)], changeset_id=changeset)
+    other = raw_push(
+        client,
+        phone.headers,
+        [upsert("accounts", account_id, {"name": "Other"}, base_version=3)],
+        changeset_id=changeset,
+    )
     assert other.status_code == 409, f"same changeset_id, other mutations: 409 {other.json}"
     assert other.json["error"]["code"] == "conflict"
     assert record(client, "accounts", account_id, world.manager.headers)["name"] == "Server"
@@ -498,8 +575,12 @@ def test_body_over_5_mb_is_413_and_nothing_applied(
 ) -> None:
     phone, _ = phone_for(client, world.rep.email)
     changeset = str(uuid.uuid4())
-    response = client.post("/api/v1/sync/push", data=_big_body(changeset, size),
-                           content_type="application/json", headers=phone.headers)
+    response = client.post(
+        "/api/v1/sync/push",
+        data=_big_body(changeset, size),
+        content_type="application/json",
+        headers=phone.headers,
+    )
     assert response.status_code == 413, f"{size} bytes: 413, got {response.status_code}"
     assert response.json["error"]["code"] == "payload_too_large"
     _nothing_applied(client, world, phone, changeset)
@@ -514,7 +595,9 @@ def test_chunked_body_over_5_mb_is_413_and_nothing_applied(
     changeset = str(uuid.uuid4())
     data = _big_body(changeset, 5 * 1024 * 1024 + 100)
     response = client.post(
-        "/api/v1/sync/push", input_stream=io.BytesIO(data), content_type="application/json",
+        "/api/v1/sync/push",
+        input_stream=io.BytesIO(data),
+        content_type="application/json",
         headers={**phone.headers, "Transfer-Encoding": "chunked"},
         environ_overrides={"wsgi.input_terminated": True},
     )
@@ -541,13 +624,17 @@ def test_malformed_mutations_are_rejected_alone_and_quarantined(
         (upsert("accounts", "not-a-uuid", ACCOUNT), "id"),
         (upsert("accounts", str(uuid.uuid4()), {**ACCOUNT, "shoe_size": 44}), "shoe_size"),
         (upsert("accounts", str(uuid.uuid4()), {**ACCOUNT, "version": 7}), "version"),
-        (upsert("accounts", str(uuid.uuid4()), {**ACCOUNT, "territory_id": str(uuid.uuid4())}),
-         "territory_id"),
+        (
+            upsert("accounts", str(uuid.uuid4()), {**ACCOUNT, "territory_id": str(uuid.uuid4())}),
+            "territory_id",
+        ),
         (upsert("accounts", str(uuid.uuid4()), {**ACCOUNT, "status": "weird"}), "status"),
         (upsert("accounts", str(uuid.uuid4()), {**ACCOUNT, "email": "not-an-email"}), "email"),
         (upsert("accounts", str(uuid.uuid4()), {"kind": "company", "status": "lead"}), "name"),
-        ({**upsert("accounts", str(uuid.uuid4()), ACCOUNT), "changed_at": "yesterday"},
-         "changed_at"),
+        (
+            {**upsert("accounts", str(uuid.uuid4()), ACCOUNT), "changed_at": "yesterday"},
+            "changed_at",
+        ),
         ({**upsert("accounts", str(uuid.uuid4()), ACCOUNT), "colour": "red"}, "colour"),
         ({**upsert("accounts", str(uuid.uuid4()), ACCOUNT), "fields": ["name"]}, "fields"),
         (upsert("interactions", str(uuid.uuid4()), {"kind": "call"}), "account_id"),
@@ -617,18 +704,21 @@ def test_text_a_database_cannot_hold_is_not_a_500(client: FlaskClient, world: Wo
 
 
 def test_record_of_another_organisation_is_rejected(client: FlaskClient, world: World) -> None:
-    response = client.post("/api/v1/accounts", json={**ACCOUNT, "name": "Theirs"},
-                           headers=world.other_admin.headers)
+    response = client.post(
+        "/api/v1/accounts", json={**ACCOUNT, "name": "Theirs"}, headers=world.other_admin.headers
+    )
     assert response.status_code == 201
     theirs = response.json["id"]
     phone, _ = phone_for(client, world.rep.email)
 
-    result = phone.push([
-        upsert("accounts", theirs, {"name": "Hijacked"}, base_version=1),
-        upsert("accounts", theirs, {**ACCOUNT, "name": "Hijacked"}),
-        delete("accounts", theirs, base_version=1),
-        upsert("contacts", str(uuid.uuid4()), {"account_id": theirs, "last_name": "Spy"}),
-    ])
+    result = phone.push(
+        [
+            upsert("accounts", theirs, {"name": "Hijacked"}, base_version=1),
+            upsert("accounts", theirs, {**ACCOUNT, "name": "Hijacked"}),
+            delete("accounts", theirs, base_version=1),
+            upsert("contacts", str(uuid.uuid4()), {"account_id": theirs, "last_name": "Spy"}),
+        ]
+    )
 
     assert statuses(result) == ["rejected"] * 4, f"another org's records are off limits: {result}"
     for outcome in result["results"][:3]:
@@ -645,12 +735,14 @@ def test_record_outside_the_reps_scope_is_rejected(client: FlaskClient, world: W
     theirs = create_account(rep2_phone, name="Rep2's")
     phone, _ = phone_for(client, world.rep.email)
 
-    result = phone.push([
-        upsert("accounts", theirs, {"name": "Mine now"}, base_version=1),
-        delete("accounts", theirs, base_version=1),
-        upsert("contacts", str(uuid.uuid4()), {"account_id": theirs, "last_name": "Bianchi"}),
-        upsert("tasks", str(uuid.uuid4()), {"title": "Steal", "account_id": theirs}),
-    ])
+    result = phone.push(
+        [
+            upsert("accounts", theirs, {"name": "Mine now"}, base_version=1),
+            delete("accounts", theirs, base_version=1),
+            upsert("contacts", str(uuid.uuid4()), {"account_id": theirs, "last_name": "Bianchi"}),
+            upsert("tasks", str(uuid.uuid4()), {"title": "Steal", "account_id": theirs}),
+        ]
+    )
 
     assert statuses(result) == ["rejected"] * 4, f"out of scope: rejected, got {result}"
     assert "_mutation" in result["results"][0]["errors"]
@@ -666,13 +758,21 @@ def test_child_created_offline_on_a_deleted_account(client: FlaskClient, world: 
     rejected with errors on account_id and kept whole in the quarantine; the rest applies."""
     phone, _ = phone_for(client, world.rep.email)
     account_id = create_account(phone)
-    assert client.delete(f"/api/v1/accounts/{account_id}",
-                         headers=world.manager.headers).status_code == 204
+    assert (
+        client.delete(f"/api/v1/accounts/{account_id}", headers=world.manager.headers).status_code
+        == 204
+    )
     contact = upsert("contacts", str(uuid.uuid4()), {"account_id": account_id, "last_name": "Neri"})
-    visit = upsert("interactions", str(uuid.uuid4()), {
-        "account_id": account_id, "kind": "visit", "occurred_at": iso(datetime.now(UTC)),
-        "report": "typed in the car",
-    })
+    visit = upsert(
+        "interactions",
+        str(uuid.uuid4()),
+        {
+            "account_id": account_id,
+            "kind": "visit",
+            "occurred_at": iso(datetime.now(UTC)),
+            "report": "typed in the car",
+        },
+    )
     task = upsert("tasks", str(uuid.uuid4()), {"title": "Loose task"})
 
     result = phone.push([contact, visit, task])
@@ -695,14 +795,22 @@ def test_interaction_check_in_gets_verification(client: FlaskClient, world: Worl
     occurred = iso(datetime.now(UTC))
 
     def visit(check_in: dict[str, Any] | None) -> dict[str, Any]:
-        return {"account_id": account_id, "kind": "visit", "occurred_at": occurred,
-                "check_in": check_in}
+        return {
+            "account_id": account_id,
+            "kind": "visit",
+            "occurred_at": occurred,
+            "check_in": check_in,
+        }
 
-    result = phone.push([
-        upsert("interactions", near, visit({"lat": lat + 0.0004, "lon": lon, "accuracy_m": 10})),
-        upsert("interactions", far, visit({"lat": lat + 0.05, "lon": lon, "accuracy_m": 10})),
-        upsert("interactions", blind, visit(None)),
-    ])
+    result = phone.push(
+        [
+            upsert(
+                "interactions", near, visit({"lat": lat + 0.0004, "lon": lon, "accuracy_m": 10})
+            ),
+            upsert("interactions", far, visit({"lat": lat + 0.05, "lon": lon, "accuracy_m": 10})),
+            upsert("interactions", blind, visit(None)),
+        ]
+    )
     assert statuses(result) == ["applied"] * 3, result
 
     phone.pull()
@@ -726,8 +834,15 @@ def test_pushed_visit_sets_last_visit_at_and_phone_learns_it(
     version = phone.store["accounts"][account_id]["version"]
     visited = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
 
-    result = phone.push([upsert("interactions", str(uuid.uuid4()), {
-        "account_id": account_id, "kind": "visit", "occurred_at": iso(visited)})])
+    result = phone.push(
+        [
+            upsert(
+                "interactions",
+                str(uuid.uuid4()),
+                {"account_id": account_id, "kind": "visit", "occurred_at": iso(visited)},
+            )
+        ]
+    )
     assert statuses(result) == ["applied"], result
 
     page = phone.pull()

@@ -56,20 +56,30 @@ def created(response: Any) -> str:
     return str(response.json["id"])
 
 
-def make_territory(client: FlaskClient, world: World, name: str, geometry: dict[str, Any],
-                   reps: list[Person]) -> str:
-    return created(client.post("/api/v1/territories", headers=world.manager.headers, json={
-        "name": name, "geometry": geometry, "rep_ids": [str(p.id) for p in reps]}))
+def make_territory(
+    client: FlaskClient, world: World, name: str, geometry: dict[str, Any], reps: list[Person]
+) -> str:
+    return created(
+        client.post(
+            "/api/v1/territories",
+            headers=world.manager.headers,
+            json={"name": name, "geometry": geometry, "rep_ids": [str(p.id) for p in reps]},
+        )
+    )
 
 
 def set_reps(client: FlaskClient, world: World, territory_id: str, reps: list[Person]) -> None:
-    response = client.patch(f"/api/v1/territories/{territory_id}", headers=world.manager.headers,
-                            json={"rep_ids": [str(p.id) for p in reps]})
+    response = client.patch(
+        f"/api/v1/territories/{territory_id}",
+        headers=world.manager.headers,
+        json={"rep_ids": [str(p.id) for p in reps]},
+    )
     assert response.status_code == 200, response.json
 
 
-def make_account(client: FlaskClient, world: World, name: str, point: tuple[float, float] | None,
-                 **fields: Any) -> str:
+def make_account(
+    client: FlaskClient, world: World, name: str, point: tuple[float, float] | None, **fields: Any
+) -> str:
     body: dict[str, Any] = {"kind": "company", "status": "customer", "name": name, **fields}
     if point is not None:
         body["location"] = {"lat": point[0], "lon": point[1]}
@@ -80,20 +90,40 @@ def add_children(client: FlaskClient, world: World, account_id: str) -> dict[str
     """A contact, an interaction and a task on the account: their ids by entity."""
     headers = world.manager.headers
     return {
-        "contacts": created(client.post("/api/v1/contacts", headers=headers, json={
-            "account_id": account_id, "last_name": "Rossi"})),
-        "interactions": created(client.post("/api/v1/interactions", headers=headers, json={
-            "account_id": account_id, "kind": "call", "occurred_at": "2026-11-20T10:00:00Z"})),
-        "tasks": created(client.post("/api/v1/tasks", headers=headers, json={
-            "account_id": account_id, "title": "Follow up"})),
+        "contacts": created(
+            client.post(
+                "/api/v1/contacts",
+                headers=headers,
+                json={"account_id": account_id, "last_name": "Rossi"},
+            )
+        ),
+        "interactions": created(
+            client.post(
+                "/api/v1/interactions",
+                headers=headers,
+                json={
+                    "account_id": account_id,
+                    "kind": "call",
+                    "occurred_at": "2026-11-20T10:00:00Z",
+                },
+            )
+        ),
+        "tasks": created(
+            client.post(
+                "/api/v1/tasks",
+                headers=headers,
+                json={"account_id": account_id, "title": "Follow up"},
+            )
+        ),
     }
 
 
 def patch_account(
     client: FlaskClient, world: World, account_id: str, fields: dict[str, Any]
 ) -> dict[str, Any]:
-    response = client.patch(f"/api/v1/accounts/{account_id}", json=fields,
-                            headers=world.manager.headers)
+    response = client.patch(
+        f"/api/v1/accounts/{account_id}", json=fields, headers=world.manager.headers
+    )
     assert response.status_code == 200, response.json
     return dict(response.json)
 
@@ -107,8 +137,7 @@ def pull_pages(phone: Phone, limit: int = 500, checksum: bool = False) -> list[d
             params["cursor"] = phone.cursor
         if checksum:
             params["checksum"] = "true"
-        response = phone.client.get("/api/v1/sync/pull", query_string=params,
-                                    headers=phone.headers)
+        response = phone.client.get("/api/v1/sync/pull", query_string=params, headers=phone.headers)
         assert response.status_code == 200, response.json
         page = response.json
         for entity, changes in page["changes"].items():
@@ -150,8 +179,10 @@ def server_scope(client: FlaskClient, person: Person) -> dict[str, dict[str, int
 
 
 def store_scope(phone: Phone) -> dict[str, dict[str, int]]:
-    return {entity: {rid: record["version"] for rid, record in phone.store[entity].items()}
-            for entity in CHECKSUM_ENTITIES}
+    return {
+        entity: {rid: record["version"] for rid, record in phone.store[entity].items()}
+        for entity in CHECKSUM_ENTITIES
+    }
 
 
 def store_checksum(phone: Phone) -> str:
@@ -188,8 +219,9 @@ def get_pull(phone: Phone, **params: Any) -> Any:
     return phone.client.get("/api/v1/sync/pull", query_string=params, headers=phone.headers)
 
 
-def milan_portfolio(client: FlaskClient, world: World, reps: list[Person],
-                    accounts: int = 1) -> tuple[str, list[str], dict[str, set[str]]]:
+def milan_portfolio(
+    client: FlaskClient, world: World, reps: list[Person], accounts: int = 1
+) -> tuple[str, list[str], dict[str, set[str]]]:
     """Territory Milan (assigned to ``reps``) with accounts inside, each with children."""
     territory_id = make_territory(client, world, "Milano", MILAN, reps)
     ids = [make_account(client, world, f"Milano {i}", IN_MILAN) for i in range(accounts)]
@@ -286,8 +318,9 @@ def test_location_moved_into_another_territory_moves_account(
     pull_pages(rep2_phone)
     assert rep_phone.store["accounts"][account_id]["territory_id"] == milan
 
-    moved = patch_account(client, world, account_id,
-                          {"location": {"lat": IN_TURIN[0], "lon": IN_TURIN[1]}})
+    moved = patch_account(
+        client, world, account_id, {"location": {"lat": IN_TURIN[0], "lon": IN_TURIN[1]}}
+    )
     assert moved["territory_id"] == turin, "placement follows the new location"
 
     pages = pull_pages(rep_phone)
@@ -410,9 +443,8 @@ def test_first_pull_sends_accounts_then_contacts_and_tasks_then_interactions(
             f"{entity} come after the accounts"
         )
         assert max(pages_of(entity, children[entity])) <= min(
-            pages_of("interactions", children["interactions"])), (
-            f"{entity} come before the interactions (the history comes last)"
-        )
+            pages_of("interactions", children["interactions"])
+        ), f"{entity} come before the interactions (the history comes last)"
     assert_holds_scope(client, phone, world.rep, "paged first pull")
 
 
@@ -654,7 +686,8 @@ def test_pull_started_after_a_prune_is_not_gone_while_an_old_transaction_runs(
             patch_account(client, world, accounts[0], {"name": "Changed meanwhile"})
             with unit_of_work(db.session):
                 service.prune_changes(
-                    db.session, org_id=world.org_id,
+                    db.session,
+                    org_id=world.org_id,
                     before=datetime.now(UTC) + timedelta(seconds=1),
                 )
             phone = phone_for(client, world.rep)

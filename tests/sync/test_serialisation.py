@@ -135,7 +135,11 @@ def test_address_and_location_parts() -> None:
     account.lat = 45.0  # a location needs both coordinates
     _same("accounts", account)
     assert serialise.dump("accounts", account)["address"] == {
-        "street": None, "postal_code": None, "city": "Milano", "region": None, "country": None
+        "street": None,
+        "postal_code": None,
+        "city": "Milano",
+        "region": None,
+        "country": None,
     }
     assert serialise.dump("accounts", account)["location"] is None
     account.lon, account.lat = 9, 45  # integers become floats, as marshmallow's Float makes them

@@ -46,12 +46,21 @@ def create(phone: Phone, entity: str, fields: dict[str, Any]) -> str:
     return record_id
 
 
-def lose(client: FlaskClient, phone: Phone, editor: Person, entity: str, record_id: str,
-         fields: dict[str, Any]) -> list[dict[str, Any]]:
+def lose(
+    client: FlaskClient,
+    phone: Phone,
+    editor: Person,
+    entity: str,
+    record_id: str,
+    fields: dict[str, Any],
+) -> list[dict[str, Any]]:
     """``editor`` changes the fields on the server, then the phone pushes older edits of the
     same fields: they lose, and the conflicts of the push result are returned."""
-    response = client.patch(f"/api/v1/{entity}/{record_id}", headers=editor.headers,
-                            json={name: f"server {value}" for name, value in fields.items()})
+    response = client.patch(
+        f"/api/v1/{entity}/{record_id}",
+        headers=editor.headers,
+        json={name: f"server {value}" for name, value in fields.items()},
+    )
     assert response.status_code == 200, response.json
     base = response.json["version"] - 1
     result = phone.push([upsert(entity, record_id, fields, base_version=base, changed_at=LONG_AGO)])
@@ -68,7 +77,10 @@ def test_devices_show_last_push_pull_and_changeset(client: FlaskClient, world: W
     _, idle_id = phone_for(client, world.rep)
     before = devices(client, world.rep)[device_id]
     assert (before["last_push_at"], before["last_pull_at"], before["last_changeset_id"]) == (
-        None, None, None), f"a new device has not synced: {before}"
+        None,
+        None,
+        None,
+    ), f"a new device has not synced: {before}"
 
     started = datetime.now(UTC)
     changeset = str(uuid.uuid4())
@@ -90,7 +102,10 @@ def test_devices_show_last_push_pull_and_changeset(client: FlaskClient, world: W
 
     idle = devices(client, world.rep)[idle_id]
     assert (idle["last_push_at"], idle["last_pull_at"], idle["last_changeset_id"]) == (
-        None, None, None), "another device of the rep is untouched"
+        None,
+        None,
+        None,
+    ), "another device of the rep is untouched"
     assert device_id in devices(client, world.manager), "the rep's manager sees the device"
     assert device_id in devices(client, world.admin), "an admin sees the device"
     assert device_id not in devices(client, world.rep2), "another rep does not"
@@ -109,8 +124,9 @@ def test_devices_show_how_far_the_cursor_lags(client: FlaskClient, world: World)
     caught_up = devices(client, world.rep)[device_id][key]
     assert isinstance(caught_up, int) and caught_up >= 0
     for i in range(3):
-        client.patch(f"/api/v1/accounts/{account_id}", json={"name": f"N{i}"},
-                     headers=world.manager.headers)
+        client.patch(
+            f"/api/v1/accounts/{account_id}", json={"name": f"N{i}"}, headers=world.manager.headers
+        )
     behind = devices(client, world.rep)[device_id][key]
     assert behind == caught_up + 3, f"three changes since the pull: lag {caught_up} -> {behind}"
 
@@ -134,17 +150,25 @@ def test_conflicts_filter_by_entity_and_record(client: FlaskClient, world: World
     assert {c["record_id"] for c in by_record} == {first}
     contacts = conflict_page(client, world.manager, entity="contacts")["items"]
     assert [(c["entity"], c["record_id"], c["field"]) for c in contacts] == [
-        ("contacts", contact, "last_name")], contacts
+        ("contacts", contact, "last_name")
+    ], contacts
     both = conflict_page(client, world.manager, entity="accounts", record_id=second)["items"]
     assert [(c["field"], c["kept"], c["discarded"]) for c in both] == [
-        ("name", "server A2", "A2")], both
+        ("name", "server A2", "A2")
+    ], both
     assert conflict_page(client, world.manager, entity="contacts", record_id=first)["items"] == []
     assert conflict_page(client, world.manager, record_id=str(uuid.uuid4()))["items"] == []
 
-    for params in ({"entity": "invoices"}, {"record_id": "nope"}, {"cursor": "!!"},
-                   {"limit": 0}, {"limit": 1001}):
-        response = client.get("/api/v1/conflicts", query_string=params,
-                              headers=world.manager.headers)
+    for params in (
+        {"entity": "invoices"},
+        {"record_id": "nope"},
+        {"cursor": "!!"},
+        {"limit": 0},
+        {"limit": 1001},
+    ):
+        response = client.get(
+            "/api/v1/conflicts", query_string=params, headers=world.manager.headers
+        )
         assert response.status_code == 422, f"{params}: 422, got {response.status_code}"
         assert response.json["error"]["code"] == "validation_error"
 
@@ -183,8 +207,9 @@ def test_rep_sees_own_discarded_writes_only(client: FlaskClient, world: World) -
     lose(client, rep_phone, world.manager, "accounts", mine, {"name": "rep's"})
     lose(client, rep2_phone, world.manager, "accounts", theirs, {"name": "rep2's"})
     # The rep's later edit replaces the manager's value: that loser is the manager's.
-    response = client.patch(f"/api/v1/accounts/{mine}", json={"phone": "manager's"},
-                            headers=world.manager.headers)
+    response = client.patch(
+        f"/api/v1/accounts/{mine}", json={"phone": "manager's"}, headers=world.manager.headers
+    )
     base = response.json["version"] - 1
     rep_phone.push([upsert("accounts", mine, {"phone": "rep wins"}, base_version=base)])
 
@@ -217,7 +242,8 @@ def test_conflicts_of_a_task_without_account_are_in_scope(
     for person in (world.rep, world.manager, world.admin):
         items = conflict_page(client, person, record_id=task_id)["items"]
         assert [(c["entity"], c["field"], c["discarded"]) for c in items] == [
-            ("tasks", "title", "Rep's title")], f"{person.role} must see the task's conflict"
+            ("tasks", "title", "Rep's title")
+        ], f"{person.role} must see the task's conflict"
     assert conflict_page(client, world.rep2, record_id=task_id)["items"] == []
     assert conflict_page(client, world.other_admin, record_id=task_id)["items"] == []
 
@@ -234,8 +260,11 @@ SYNC_REQUESTS = [
 
 
 def _call(client: FlaskClient, method: str, path: str, headers: dict[str, str]) -> Any:
-    body = {"changeset_id": str(uuid.uuid4()), "device_time": datetime.now(UTC).isoformat(),
-            "mutations": [upsert("accounts", str(uuid.uuid4()), ACCOUNT)]}
+    body = {
+        "changeset_id": str(uuid.uuid4()),
+        "device_time": datetime.now(UTC).isoformat(),
+        "mutations": [upsert("accounts", str(uuid.uuid4()), ACCOUNT)],
+    }
     if method == "POST":
         return client.post(path, json=body, headers=headers)
     return client.get(path, headers=headers)
