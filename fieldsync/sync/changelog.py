@@ -70,7 +70,8 @@ DEFERRED_KEY = "fieldsync.deferred_changes"
 @contextmanager
 def deferred_changes(session: Session) -> Iterator[None]:
     """Collect the change-log rows of the block's writes and insert them in one statement when
-    it ends, in the order of the writes (a pushed changeset: one round trip, not hundreds).
+    it ends, in the order of the writes (a pushed changeset: one round trip, not hundreds),
+    a record's repeated rows once (see ``_without_repeats``).
 
     The rows are part of the same transaction as the writes, before it commits, as
     ``record_change`` would have added them; those of writes that a savepoint rolled back are
@@ -84,7 +85,22 @@ def deferred_changes(session: Session) -> Iterator[None]:
         session.info.pop(DEFERRED_KEY, None)
     if rows:
         statement = insert(Change.__table__).values(txid=_txid(session))
-        session.execute(statement, [row for _, row in rows])
+        session.execute(statement, _without_repeats([row for _, row in rows]))
+
+
+def _without_repeats(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows minus those a later row of the same record says again: a pull reads which
+    records changed (and under which account), not each version, so of an account created and
+    then stamped by a visit in the same changeset one row is enough. A row that names the
+    account a child left, or another account than the later row, is kept."""
+    last = {(row["entity"], row["record_id"]): row for row in rows}
+    return [
+        row
+        for row in rows
+        if last[row["entity"], row["record_id"]] is row
+        or row["prev_account_id"] is not None
+        or row["account_id"] != last[row["entity"], row["record_id"]]["account_id"]
+    ]
 
 
 def _within(transaction: Any, ancestor: Any) -> bool:

@@ -66,10 +66,10 @@ def test_records_created_earlier_in_the_changeset_are_found_and_the_rest_refused
     assert result["results"][5]["errors"] == {"account_id": ["Unknown account."]}
     # The visit moved last_visit_at (version 2), the rename made version 3.
     assert result["results"][6]["version"] == 3
-    # Change-log rows for what was written, in the order it was written; none for the rest.
+    # Change-log rows for what was written, in the order it was written (a record written
+    # several times under the same account: its last row); none for the rest.
     assert changes_of(app, account, contact, visit, bad, orphan, spy) == [
-        ("accounts", account, 1), ("contacts", contact, 1), ("accounts", account, 2),
-        ("interactions", visit, 1), ("accounts", account, 3),
+        ("contacts", contact, 1), ("interactions", visit, 1), ("accounts", account, 3),
     ]  # fmt: skip
     got = client.get(f"/api/v1/accounts/{account}", headers=world.rep.headers).json
     assert (got["name"], got["version"], got["last_visit_at"]) == ("Alfa 2", 3, T0.isoformat())
@@ -135,6 +135,38 @@ def test_deferred_change_rows_go_with_the_savepoints_that_wrote_them(
     written = changes_of(app, kept, rolled_back, inner_kept, inner_dropped,
                          released_then_dropped, last)  # fmt: skip
     assert written == [("accounts", kept, 1), ("accounts", inner_kept, 1), ("accounts", last, 1)]
+
+
+def test_a_record_written_twice_in_a_block_is_logged_once_unless_it_moved(
+    app: Flask, world: World
+) -> None:
+    """A pull reads which records changed and under which account: a repeated row of the same
+    record under the same account says nothing new, a move says which account it left."""
+    rep = Actor(user_id=world.rep.id, org_id=world.org_id, role="rep")
+    with app.app_context(), unit_of_work(db.session):
+        session = db.session
+        with deferred_changes(session):
+            account = {"kind": "company", "status": "lead", "name": "A"}
+            first = portfolio.create_record(session, actor=rep, entity="accounts", data=account)
+            other = portfolio.create_record(session, actor=rep, entity="accounts", data=account)
+            portfolio.update_record(session, actor=rep, entity="accounts", record_id=first.id,
+                                    data={"name": "A, renamed"})  # fmt: skip
+            person = {"account_id": first.id, "last_name": "R"}
+            contact = portfolio.create_record(session, actor=rep, entity="contacts", data=person)
+            for data in ({"account_id": other.id}, {"last_name": "Rossi"}):
+                portfolio.update_record(session, actor=rep, entity="contacts",
+                                        record_id=contact.id, data=data)  # fmt: skip
+            first_id, other_id, contact_id = str(first.id), str(other.id), str(contact.id)
+    assert changes_of(app, first_id, other_id) == [
+        ("accounts", other_id, 1),
+        ("accounts", first_id, 2),
+    ]
+    # Created under the first account, moved (it left the first), then renamed under the other.
+    assert changes_of(app, contact_id) == [
+        ("contacts", contact_id, 1),
+        ("contacts", contact_id, 2),
+        ("contacts", contact_id, 3),
+    ]
 
 
 def test_a_block_that_fails_writes_no_change_rows(app: Flask, world: World) -> None:
