@@ -86,13 +86,19 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _assign(record: Any, data: dict[str, Any], names: tuple[str, ...]) -> set[str]:
-    """Copy the given wire fields onto the record; return the names whose value changed."""
+def _assign(
+    record: Any, data: dict[str, Any], names: tuple[str, ...], creating: bool = False
+) -> set[str]:
+    """Copy the given wire fields onto the record; return the names whose value changed.
+
+    A record being created holds None in every one of them (column defaults apply at the
+    INSERT): what is not None changes, without reading the attribute back.
+    """
     changed: set[str] = set()
     for name in names:
         if name in data:
             value = jsonable(data[name]) if isinstance(data[name], dict | list) else data[name]
-            if getattr(record, name) != value:
+            if (value is not None) if creating else (getattr(record, name) != value):
                 setattr(record, name, value)
                 changed.add(name)
     return changed
@@ -153,7 +159,7 @@ def visible_account(session: Session, actor: Actor, account_id: uuid.UUID, field
 def _apply_account(
     session: Session, actor: Actor, account: Account, data: dict[str, Any], creating: bool
 ) -> set[str]:
-    changed = _assign(account, data, ACCOUNT_PLAIN_FIELDS)
+    changed = _assign(account, data, ACCOUNT_PLAIN_FIELDS, creating)
     if "owner_id" in changed:
         _check_user(session, actor, account.owner_id, "owner_id")
     if "address" in data:
@@ -253,7 +259,7 @@ def _apply_contact(
 ) -> set[str]:
     if "account_id" in data and (creating or data["account_id"] != contact.account_id):
         visible_account(session, actor, data["account_id"], "account_id")
-    return _assign(contact, data, CONTACT_FIELDS)
+    return _assign(contact, data, CONTACT_FIELDS, creating)
 
 
 def _apply_interaction(
@@ -274,7 +280,7 @@ def _apply_interaction(
                 "contact_id must name a contact of the same account.",
                 fields={"contact_id": ["Not a contact of this account."]},
             )
-    changed = _assign(interaction, data, INTERACTION_FIELDS)
+    changed = _assign(interaction, data, INTERACTION_FIELDS, creating)
     if creating:
         interaction.user_id = actor.user_id
     if creating or changed & {"check_in", "account_id"}:
@@ -319,7 +325,7 @@ def _apply_task(
     if creating:
         task.created_by = actor.user_id
         data = {"assignee_id": actor.user_id, **data} if "assignee_id" not in data else data
-    changed = _assign(task, data, TASK_FIELDS)
+    changed = _assign(task, data, TASK_FIELDS, creating)
     if "assignee_id" in changed:
         _check_user(session, actor, task.assignee_id, "assignee_id")
     if "done" in changed or creating:

@@ -21,6 +21,7 @@ from typing import Any
 import marshmallow as ma
 import orjson
 from marshmallow import validate
+from sqlalchemy import update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -148,10 +149,12 @@ def apply_changeset(
             results = [_apply_one(session, ctx, raw) for raw in mutations]
     response = {"changeset_id": str(changeset_id), "results": results}
     changeset.response = _storable(response)
-    device = session.get(Device, actor.device_id) if actor.device_id else None
-    if device is not None:
-        device.last_push_at = received_at
-        device.last_changeset_id = changeset_id
+    if actor.device_id:  # one UPDATE, without reading the device first
+        session.execute(
+            update(Device)
+            .where(Device.id == actor.device_id)
+            .values(last_push_at=received_at, last_changeset_id=changeset_id)
+        )
     return response
 
 
@@ -446,7 +449,7 @@ def _update(
     taken: dict[str, Any] = {}
     conflicts: list[dict[str, Any]] = []
     for field, value in data.items():
-        device_value = raw_fields.get(field, jsonable(value))
+        device_value = raw_fields[field] if field in raw_fields else jsonable(value)
         if field_versions.get(field, 0) <= base:
             taken[field] = value  # nobody else touched it since the device's base
             continue
