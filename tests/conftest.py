@@ -30,6 +30,8 @@ from fieldsync.extensions import db, limiter
 from fieldsync.web import AUTH_SETTINGS_KEY
 
 PASSWORD = "correct horse battery"
+# What a login or a token refresh answers.
+TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "user", "device_id"}
 ADMIN_POSTGRES_URL = os.environ.get(
     "FIELDSYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -27,7 +27,7 @@ from tests.auth.helpers import (
     login_ok,
     post_refresh,
 )
-from tests.conftest import World, make_app
+from tests.conftest import TOKEN_KEYS, World, make_app
 
 ACCESS_SALT = "fieldsync.access"
 
@@ -49,14 +49,7 @@ def test_refresh_returns_a_new_pair_in_the_login_shape(client, world: World) -> 
     response = post_refresh(client, tokens["refresh_token"])
     assert response.status_code == 200, response.json
     body = response.json
-    assert set(body) == {
-        "access_token",
-        "refresh_token",
-        "token_type",
-        "expires_in",
-        "user",
-        "device_id",
-    }, body
+    assert set(body) == TOKEN_KEYS, body
     assert body["token_type"] == "Bearer", body
     assert body["expires_in"] == 900, body
     assert body["device_id"] == tokens["device_id"], body
