@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Select,
     String,
+    Uuid,
     and_,
     delete,
     func,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -283,6 +286,30 @@ def held_ids(device_id: uuid.UUID, generation: int, entity: str) -> Select[Any]:
     )
 
 
+def held_among(
+    session: Session, device_id: uuid.UUID, generation: int, entity: str, ids: list[uuid.UUID]
+) -> Select[Any]:
+    """Which of ``ids`` the device holds at ``generation``: a primary-key look-up each.
+
+    On PostgreSQL ``record_id IN (...)`` left the ids to a filter over all the device's rows
+    whenever the planner believed the device held few (no statistics yet right after a first
+    pull wrote 10,000: 5 ms a look-up, two per incremental pull). A lateral join over the ids
+    can only be answered by looking each one up.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return held_ids(device_id, generation, entity).where(DeviceScope.record_id.in_(ids))
+    given = func.unnest(literal(ids, ARRAY(Uuid()))).table_valued("id").render_derived()
+    # At most one row per id (the primary key); LIMIT keeps PostgreSQL from flattening the
+    # lateral subquery back into the join it would plan as above.
+    held = (
+        held_ids(device_id, generation, entity)
+        .where(DeviceScope.record_id == given.c.id)
+        .limit(1)
+        .lateral()
+    )
+    return select(held.c.record_id).select_from(given).join(held, true())
+
+
 def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -> Sweep:
     """Diff the scope against what the device holds and store it as the next generation."""
     if sweep.acked > device.pull_generation:
@@ -477,7 +504,7 @@ def _held_and_wanted(
         ids = [rid for e, rid in roots if e == entity]
         if not ids:
             continue
-        holds = held_ids(device_id, generation, entity).where(DeviceScope.record_id.in_(ids))
+        holds = held_among(session, device_id, generation, entity, ids)
         wants = wanted_ids.where(ROOT_MODELS[entity].id.in_(ids))
         both = union_all(
             holds.add_columns(literal(True).label("held")),
@@ -698,10 +725,10 @@ class _Holder:
         for entity in sorted({entity for entity, _ in new}):
             ids = sorted((rid for e, rid in new if e == entity), key=str)
             for start in range(0, len(ids), ROOT_BATCH):
+                batch = ids[start : start + ROOT_BATCH]
+                sweep = self.sweep
                 found = self.session.execute(
-                    held_ids(self.sweep.device_id, self.sweep.generation, entity).where(
-                        DeviceScope.record_id.in_(ids[start : start + ROOT_BATCH])
-                    )
+                    held_among(self.session, sweep.device_id, sweep.generation, entity, batch)
                 ).scalars()
                 self.held |= {(entity, rid) for rid in found}
 
