@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsync.db import Base, JSONType
@@ -115,7 +115,17 @@ class DeviceScope(Base):
     """
 
     __tablename__ = "device_scopes"
-    __table_args__ = (Index("ix_device_scopes_device_added", "device_id", "added_in"),)
+    __table_args__ = (
+        Index("ix_device_scopes_device_added", "device_id", "added_in"),
+        # The few rows a sweep left removed (deleted once the device confirms): a sweep finds
+        # them without reading the device's other rows.
+        Index(
+            "ix_device_scopes_removed",
+            "device_id",
+            postgresql_where=text("removed_in IS NOT NULL"),
+            sqlite_where=text("removed_in IS NOT NULL"),
+        ),
+    )
 
     device_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True

