@@ -397,7 +397,10 @@ def test_an_incremental_pull_compares_only_the_accounts_written_since(
         pages = pull_pages(phone)
     assert scope_diffs(records) == ["changed"], "only the written accounts are compared"
     assert removed(pages, "accounts") == {owned}
-    assert upserted(pages, "accounts") == {accounts[0], newcomer}
+    # On PostgreSQL an unchanged account may come again (harmless, at the version the phone
+    # holds): the window starts at the oldest transaction then open in the cluster, which
+    # another test's may hold back.
+    assert {accounts[0], newcomer} <= upserted(pages, "accounts") <= {*accounts, newcomer}
     assert_holds_scope(client, phone, world.rep, "after writes of accounts")
 
     set_reps(client, world, territory_id, [world.rep2])
