@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    CompoundSelect,
     Select,
     String,
     Uuid,
@@ -311,7 +312,7 @@ def held_among(
     return select(held.c.record_id).select_from(given).join(held, true())
 
 
-def marked_rows(device_id: uuid.UUID, generation: int) -> Any:
+def marked_rows(device_id: uuid.UUID, generation: int) -> CompoundSelect:
     """(entity, record_id, added_in, removed_in) of the device's rows handed out after
     ``generation`` or marked removed: each part is answered by an index of its own, not by
     reading all the device's rows (2 ms of every incremental pull for a rep's 10,000)."""
