@@ -28,7 +28,7 @@ class LocalTime(ma.fields.Field):
     default_error_messages = {"invalid": "Not a time of day of the form HH:MM."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> time:
-        if not isinstance(value, str) or not HHMM_RE.match(value):
+        if not isinstance(value, str) or not HHMM_RE.fullmatch(value):
             raise self.make_error("invalid")
         hours, minutes = value.split(":")
         return time(int(hours), int(minutes))

@@ -29,7 +29,8 @@ TASK_KINDS = ("reminder", "follow_up", "call", "visit")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 VERIFICATION_STATUSES = ("verified", "far", "unverified")
 CUSTOM_MAX_BYTES = 8 * 1024
-HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# ASCII digits only (``\d`` takes any script's) and matched whole (``$`` lets "08:30\n" by).
+HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 COMMON_SERVER_FIELDS = frozenset({"version", "created_at", "updated_at", "deleted_at", "org_id"})
 
@@ -189,7 +190,7 @@ def validate_opening_hours(value: dict[str, Any]) -> None:
             if (
                 not isinstance(item, list | tuple)
                 or len(item) != 2
-                or not all(isinstance(t, str) and HHMM_RE.match(t) for t in item)
+                or not all(isinstance(t, str) and HHMM_RE.fullmatch(t) for t in item)
             ):
                 problems.append(f"{item!r} is not a pair of HH:MM times.")
             elif item[0] >= item[1]:

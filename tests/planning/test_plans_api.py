@@ -181,6 +181,8 @@ def test_lists_show_each_person_what_they_may_see(client: FlaskClient, world: Wo
         ({"day_start": "17:00", "day_end": "09:00"}, "day_end"),
         ({"day_start": "09:00", "day_end": "09:00"}, "day_end"),
         ({"day_start": "9h"}, "day_start"),
+        ({"day_start": "09:00\n"}, "day_start"),
+        ({"day_start": "\u0660\u0669:00"}, "day_start"),  # Arabic-Indic digits
         ({"start": {"lat": 91, "lon": 9.19}}, "start.lat"),
         ({"end": {"lat": 45.4, "lon": 181}}, "end.lon"),
         ({"colour": "red"}, "colour"),

@@ -45,6 +45,8 @@ BAD_ACCOUNTS: list[tuple[str, dict[str, Any]]] = [
     ("opening_hours", {"opening_hours": {"mon": [["8:30", "12:00"]]}}),
     ("opening_hours", {"opening_hours": {"mon": [["08:30", "24:00"]]}}),
     ("opening_hours", {"opening_hours": {"mon": [["08:60", "12:00"]]}}),
+    ("opening_hours", {"opening_hours": {"mon": [["08:30\n", "12:00"]]}}),
+    ("opening_hours", {"opening_hours": {"mon": [["\u0660\u0668:30", "12:00"]]}}),  # Arabic 08
     ("opening_hours", {"opening_hours": {"mon": [["08:30"]]}}),
     ("opening_hours", {"opening_hours": {"mon": [["08:30", "12:00", "13:00"]]}}),
     ("opening_hours", {"opening_hours": {"mon": [[830, 1200]]}}),
